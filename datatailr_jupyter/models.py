@@ -243,6 +243,8 @@ def _from_wire(kind: str, value: Any) -> Any:
 
 
 def _wire(kind: str, default: Any = None, **kw: Any) -> Any:
+    if "default_factory" in kw:
+        return field(metadata={"wire": kind}, **kw)
     return field(default=default, metadata={"wire": kind}, **kw)
 
 

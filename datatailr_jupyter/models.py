@@ -359,7 +359,7 @@ class TaskRun(_Record):
 class RunDetail(_Record):
     """A run with all its tasks (the DAG of the version that produced it)."""
 
-    run: RunSummary = _wire("record:RunSummary")  # type: ignore[assignment]
+    run: RunSummary = _wire("record:RunSummary")
     tasks: tuple[TaskRun, ...] = _wire("records:TaskRun", default=())
 
     def task(self, ref: int | str) -> TaskRun:

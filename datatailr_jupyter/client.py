@@ -1,0 +1,357 @@
+"""The Client facade notebooks, the CLI and the explorer use: DataFrames and Python values out, no I/O of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from .errors import InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError, known
+from .models import (
+    ActivityGrid,
+    LogChunk,
+    ResultMeta,
+    RunDetail,
+    RunPage,
+    RunQuery,
+    RunState,
+    RunSummary,
+    TaskRun,
+    Version,
+    WorkflowInfo,
+    normalize_name,
+)
+from .settings import resolve
+from .store.protocols import RunStore
+from .store.registry import open_store
+from .timeparse import parse_range
+
+__all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
+
+DEFAULT_ENVS = ("dev", "pre", "prod")
+When = str | date | datetime | None
+
+_RUN_COLUMNS = [
+    "run_id",
+    "workflow",
+    "env",
+    "state",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "job_version",
+    "trigger",
+    "original_run_id",
+    "rerun_of",
+    "partial_rerun",
+    "n_tasks",
+    "error_message",
+]
+_TASK_COLUMNS = [
+    "id",
+    "name",
+    "state",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "attempt",
+    "function",
+    "dependencies",
+    "reused_from_run",
+    "result_type",
+    "result_bytes",
+    "error",
+]
+
+
+def _run_row(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "workflow": run.workflow,
+        "env": run.env,
+        "state": run.state.value,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "duration_s": run.duration,
+        "job_version": run.job_version,
+        "trigger": run.trigger.value,
+        "original_run_id": run.original_run_id,
+        "rerun_of": run.rerun_of,
+        "partial_rerun": run.partial_rerun,
+        "n_tasks": run.n_tasks,
+        "error_message": run.error_message,
+    }
+
+
+def _task_row(task: TaskRun) -> dict[str, Any]:
+    duration = None
+    if task.start_time is not None and task.end_time is not None:
+        duration = (task.end_time - task.start_time).total_seconds()
+    return {
+        "id": task.id,
+        "name": task.name,
+        "state": task.state.value,
+        "start_time": task.start_time,
+        "end_time": task.end_time,
+        "duration_s": duration,
+        "attempt": task.attempt,
+        "function": task.function,
+        "dependencies": list(task.dependencies),
+        "reused_from_run": task.reused_from_run,
+        "result_type": task.result.python_type if task.result else None,
+        "result_bytes": task.result.bytes if task.result else None,
+        "error": f"{task.error.type}: {task.error.message}" if task.error else None,
+    }
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], index: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("start_time", "end_time"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame.set_index(index)
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run: its summary, its tasks as a DataFrame, and shortcuts to their results and logs."""
+
+    client: Client
+    detail: RunDetail
+
+    @property
+    def summary(self) -> RunSummary:
+        return self.detail.run
+
+    @property
+    def tasks(self) -> pd.DataFrame:
+        return _frame([_task_row(t) for t in self.detail.tasks], _TASK_COLUMNS, "id")
+
+    def result(self, task: int | str) -> Any:
+        return self.client.result(self.summary.run_id, task)
+
+    def logs(self, task: int | str, stream: str = "stdout", tail: int | None = None) -> str:
+        return self.client.logs(self.summary.run_id, task, stream, tail=tail)
+
+    def __repr__(self) -> str:
+        run = self.summary
+        return f"<run {run.run_id} of {run.workflow!r} [{run.env}] v{run.job_version}: {run.state.value}>"
+
+
+class Client:
+    """Reads a run store for people: workflows, runs, tasks, logs and results as DataFrames and values."""
+
+    def __init__(self, store: RunStore, env: str = "dev", allow_pickle: bool | None = None) -> None:
+        self.store = store
+        self.env = env
+        self.allow_pickle = store.trusted if allow_pickle is None else allow_pickle
+
+    @property
+    def label(self) -> str:
+        return self.store.label
+
+    def __repr__(self) -> str:
+        return f"<datatailr_jupyter.Client store={self.label!r} env={self.env!r}>"
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------ workflows
+
+    def envs(self) -> list[str]:
+        """The store's environments, with dev, pre and prod always offered first."""
+        found = self.store.list_envs()
+        return list(DEFAULT_ENVS) + sorted(set(found) - set(DEFAULT_ENVS))
+
+    def workflow_infos(self, env: str | None = None) -> list[WorkflowInfo]:
+        return self.store.list_workflows(env)
+
+    def workflows(self, env: str | None = None) -> pd.DataFrame:
+        rows = [
+            {
+                "name": w.name,
+                "key": w.key,
+                "env": w.env,
+                "n_tasks": w.n_tasks,
+                "schedule": w.schedule,
+                "latest_version": w.latest_version,
+                "n_runs": w.n_runs,
+                "last_state": w.last_state.value if w.last_state else None,
+                "last_start_time": w.last_start_time,
+                "recent_states": [s.value for s in w.recent_states],
+            }
+            for w in self.workflow_infos(env)
+        ]
+        columns = ["name", "key", "env", "n_tasks", "schedule", "latest_version", "n_runs", "last_state"]
+        frame = pd.DataFrame(rows, columns=[*columns, "last_start_time", "recent_states"])
+        frame["last_start_time"] = pd.to_datetime(frame["last_start_time"], utc=True)
+        return frame
+
+    def find_workflow(self, name: str, env: str | None = None) -> WorkflowInfo:
+        """A workflow by display name or internal key (exact, then case-insensitive, then normalised)."""
+        infos = self.workflow_infos(env)
+        for test in (
+            lambda w: w.name == name or w.key == name,
+            lambda w: w.name.lower() == name.lower(),
+            lambda w: w.key == normalize_name(name),
+        ):
+            for info in infos:
+                if test(info):
+                    return info
+        where = f" in env {env!r}" if env else ""
+        raise WorkflowNotFoundError(
+            f"no workflow named {name!r}{where}; known workflows: {known(sorted({w.name for w in infos}))}"
+        )
+
+    def versions(self, workflow: str) -> list[Version]:
+        return self.store.list_versions(workflow)
+
+    # ------------------------------------------------------------ runs
+
+    def run_page(self, query: RunQuery) -> RunPage:
+        return self.store.list_runs(query)
+
+    def iter_runs(
+        self,
+        workflow: str | None = None,
+        env: str | None = None,
+        start: When = None,
+        end: When = None,
+        states: Iterable[str | RunState] | None = None,
+        limit: int | None = 100,
+    ) -> Iterable[RunSummary]:
+        """Runs newest first, following the store's pages until ``limit`` runs (None: all)."""
+        if limit is not None and limit < 0:
+            raise InvalidArgumentError(f"limit must be a positive number of runs, got {limit}")
+        begin, finish = parse_range(start, end)
+        parsed = tuple(RunState.parse(s) for s in (states or ()))
+        cursor: str | None = None
+        seen = 0
+        while limit is None or seen < limit:
+            size = 1000 if limit is None else max(1, min(1000, limit - seen))
+            query = RunQuery(
+                workflow=workflow, env=env, start=begin, end=finish, states=parsed, limit=size, cursor=cursor
+            )
+            page = self.store.list_runs(query)
+            for run in page.runs:
+                yield run
+                seen += 1
+            cursor = page.next_cursor
+            if cursor is None or not page.runs:
+                return
+
+    def runs(
+        self,
+        workflow: str | None = None,
+        env: str | None = None,
+        start: When = None,
+        end: When = None,
+        states: Iterable[str | RunState] | None = None,
+        limit: int | None = 100,
+    ) -> pd.DataFrame:
+        """Runs newest first as a DataFrame indexed by run_id. Dates: datetime, ISO string, or '7d'/'24h'."""
+        rows = [_run_row(r) for r in self.iter_runs(workflow, env, start, end, states, limit)]
+        return _frame(rows, _RUN_COLUMNS, "run_id")
+
+    def run(self, run_id: int) -> RunView:
+        return RunView(self, self.store.get_run(_run_id(run_id)))
+
+    def rerun_family(self, run_id: int) -> list[RunSummary]:
+        return self.store.rerun_family(_run_id(run_id))
+
+    def activity(
+        self, workflow: str | None = None, env: str | None = None, start: When = None, end: When = None
+    ) -> ActivityGrid:
+        begin, finish = parse_range(start, end)
+        return self.store.activity(workflow, env, begin, finish)
+
+    # ------------------------------------------------------------ tasks
+
+    def task(self, run_id: int, task: int | str) -> TaskRun:
+        return self.store.get_run(_run_id(run_id)).task(task)
+
+    def result_meta(self, run_id: int, task: int | str) -> ResultMeta | None:
+        return self.task(run_id, task).result
+
+    def result(self, run_id: int, task: int | str, allow_pickle: bool | None = None) -> Any:
+        """The value a task returned, decoded from the store (pickles only from trusted stores)."""
+        from .store.codecs import decode
+
+        task_run = self.task(run_id, task)
+        meta, data = self.store.read_result(task_run.run_id, task_run.id)
+        trusted = self.allow_pickle if allow_pickle is None else allow_pickle
+        return decode(meta, data, trusted=trusted)
+
+    def read_log(
+        self, run_id: int, task: int | str, stream: str = "stdout", offset: int = 0, limit: int | None = None,
+        tail: int | None = None,
+    ) -> LogChunk:  # fmt: skip
+        task_run = self.task(run_id, task)
+        if limit is None:
+            return self.store.read_log(task_run.run_id, task_run.id, stream, offset=offset, tail=tail)
+        return self.store.read_log(task_run.run_id, task_run.id, stream, offset=offset, limit=limit, tail=tail)
+
+    def logs(self, run_id: int, task: int | str, stream: str = "stdout", tail: int | None = None) -> str:
+        """A task's log as text: the whole log, or its last ``tail`` bytes."""
+        task_run = self.task(run_id, task)
+        if tail is not None:
+            return self.store.read_log(task_run.run_id, task_run.id, stream, tail=tail).text
+        parts: list[str] = []
+        offset = 0
+        while True:
+            chunk = self.store.read_log(task_run.run_id, task_run.id, stream, offset=offset, limit=4 << 20)
+            parts.append(chunk.text)
+            if chunk.next_offset <= offset or chunk.next_offset >= chunk.size:
+                return "".join(parts)
+            offset = chunk.next_offset
+
+
+def _run_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidArgumentError(f"a run id is a whole number, not {value!r}")
+    try:
+        run_id = int(value)
+    except ValueError:
+        raise InvalidArgumentError(f"a run id is a whole number, not {value!r}") from None
+    if run_id <= 0:
+        raise RunNotFoundError(f"run ids start at 1; there is no run {run_id}")
+    return run_id
+
+
+def connect(url: str | None = None, token: str | None = None, env: str | None = None) -> Client:
+    """A Client on the store at ``url`` (else DT_RUNS_STORE, the config file, or the default local store)."""
+    settings = resolve(url, token, env)
+    return Client(open_store(settings.store_url, token=settings.token), env=settings.env)
+
+
+def load_result(
+    workflow: str,
+    run: int,
+    task: int | str,
+    env: str | None = None,
+    store: str | Client | None = None,
+    allow_pickle: bool | None = None,
+) -> Any:
+    """Load one task's result; this is the line the explorer's "load into cell" writes.
+
+    Checks that run ``run`` belongs to ``workflow`` (display name or key) in ``env``, so a cell keeps meaning
+    what it said when it was written.
+    """
+    client = store if isinstance(store, Client) else connect(store, env=env)
+    try:
+        detail = client.store.get_run(_run_id(run))
+        summary = detail.run
+        names = (summary.workflow, summary.workflow_key)
+        if workflow not in names and normalize_name(workflow) != summary.workflow_key:
+            raise RunNotFoundError(
+                f"run {summary.run_id} belongs to workflow {summary.workflow!r}, not {workflow!r}; "
+                f"check the run id or the workflow name"
+            )
+        if env is not None and summary.env != env:
+            raise RunNotFoundError(f"run {summary.run_id} ran in env {summary.env!r}, not {env!r}")
+        return client.result(summary.run_id, detail.task(task).id, allow_pickle=allow_pickle)
+    finally:
+        if not isinstance(store, Client):
+            client.close()

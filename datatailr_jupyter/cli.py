@@ -1,0 +1,180 @@
+"""The ``dt`` command: list workflows and runs, read logs and results, rerun runs and serve schedules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .client import Client, connect
+from .errors import DatatailrJupyterError
+
+EPILOG = """\
+The store comes from --store, else $DT_RUNS_STORE, else the config file, else the local default store.
+Examples:
+  dt workflows --env prod
+  dt runs "Daily Sales Report" --env prod --since 7d --state failed
+  dt run 12
+  dt logs 12 calculate_total --stderr --tail 4096
+  dt result 12 calculate_total
+  dt rerun 12 --plan          (show what a rerun would do)
+  dt rerun 12 --version 3 --full
+  dt scheduler                 (start scheduled runs until interrupted)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dt",
+        description="Explore and rerun workflow runs recorded in a datatailr_jupyter run store.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--store", help="store URL or directory (sqlite:///path, http(s)://host)")
+    parser.add_argument("--token", help="access token for a remote store (else $DT_RUNS_TOKEN)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("workflows", help="list workflows with their latest state")
+    p.add_argument("--env", help="only this environment")
+
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("workflow", nargs="?", help="display name or internal name")
+    p.add_argument("--env", help="environment, e.g. dev, pre, prod")
+    p.add_argument("--since", help="start of the date range: 2026-11-01, '2026-11-01 14:00', 7d, 24h")
+    p.add_argument("--until", help="end of the date range (same forms as --since)")
+    p.add_argument("--state", action="append", default=[], help="only runs in this state (repeatable)")
+    p.add_argument("--limit", type=int, default=50, help="how many runs (default 50)")
+
+    p = sub.add_parser("run", help="show one run and its tasks")
+    p.add_argument("run_id", type=int)
+
+    p = sub.add_parser("logs", help="print a task's log")
+    p.add_argument("run_id", type=int)
+    p.add_argument("task", help="task name or id")
+    p.add_argument("--stderr", action="store_true", help="stderr instead of stdout")
+    p.add_argument("--tail", type=int, help="only the last N bytes")
+
+    p = sub.add_parser("result", help="describe a task's result and print a preview")
+    p.add_argument("run_id", type=int)
+    p.add_argument("task", help="task name or id")
+
+    p = sub.add_parser("versions", help="list a workflow's versions")
+    p.add_argument("workflow")
+
+    p = sub.add_parser("rerun", help="rerun a run as a new run (from failure by default)")
+    p.add_argument("run_id", type=int)
+    p.add_argument("--version", type=int, help="run this version's code (default: the run's own version)")
+    p.add_argument("--full", action="store_true", help="re-execute every task, reusing nothing")
+    p.add_argument("--from-task", help="re-execute this task and everything downstream of it")
+    p.add_argument("--plan", action="store_true", help="only show what would be reused, executed or skipped")
+
+    p = sub.add_parser("scheduler", help="start scheduled runs of deployed workflows until interrupted")
+    p.add_argument("--poll", type=float, default=5.0, help="seconds between checks (default 5)")
+    return parser
+
+
+def _task_ref(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def _print_frame(frame: pd.DataFrame, as_json: bool) -> None:
+    if as_json:
+        print(frame.reset_index().to_json(orient="records", date_format="iso"))
+    elif frame.empty:
+        print("(none)")
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
+            print(frame.to_string())
+
+
+def _run(args: argparse.Namespace, client: Client) -> int:
+    cmd = args.command
+    if cmd == "workflows":
+        _print_frame(client.workflows(args.env).drop(columns=["recent_states"]), args.json)
+    elif cmd == "runs":
+        workflow = client.find_workflow(args.workflow, args.env).key if args.workflow else None
+        frame = client.runs(workflow, args.env, args.since, args.until, args.state or None, args.limit)
+        _print_frame(frame, args.json)
+    elif cmd == "run":
+        view = client.run(args.run_id)
+        if args.json:
+            print(json.dumps(view.detail.to_dict()))
+        else:
+            print(view)
+            if view.summary.error_message:
+                print(f"error: {view.summary.error_message}")
+            _print_frame(view.tasks.drop(columns=["dependencies"]), False)
+    elif cmd == "logs":
+        text = client.logs(args.run_id, _task_ref(args.task), "stderr" if args.stderr else "stdout", tail=args.tail)
+        sys.stdout.write(text)
+    elif cmd == "result":
+        meta = client.result_meta(args.run_id, _task_ref(args.task))
+        if meta is None:
+            print("No result stored for this task.")
+        elif args.json:
+            print(json.dumps(meta.to_dict()))
+        else:
+            shape = f" shape={meta.shape}" if meta.shape else (f" length={meta.length}" if meta.length else "")
+            print(f"{meta.python_type} ({meta.codec}, {meta.bytes:,} bytes){shape}")
+            print(meta.preview)
+    elif cmd == "versions":
+        rows = [
+            {"version": v.version, "created_at": v.created_at, "tasks": len(v.definition.get("tasks", []))}
+            for v in client.versions(args.workflow)
+        ]
+        _print_frame(pd.DataFrame(rows, columns=["version", "created_at", "tasks"]).set_index("version"), args.json)
+    elif cmd == "rerun":
+        return _rerun(args, client)
+    elif cmd == "scheduler":
+        from .engine.scheduler import run_scheduler
+
+        print(f"dt scheduler: watching {client.label} (Ctrl+C to stop)", flush=True)
+        try:
+            run_scheduler(client.store, poll_interval=args.poll)
+        except KeyboardInterrupt:
+            print("dt scheduler: stopped")
+    return 0
+
+
+def _rerun(args: argparse.Namespace, client: Client) -> int:
+    from .engine import plan_rerun, rerun
+
+    from_task = _task_ref(args.from_task) if args.from_task else None
+    if args.plan:
+        plan = plan_rerun(args.run_id, version=args.version, full=args.full, from_task=from_task, store=client.store)
+        data: dict[str, Any] = plan.to_dict()
+        if args.json:
+            print(json.dumps(data))
+        else:
+            _print_frame(pd.DataFrame(data["tasks"]).set_index("task_id"), False)
+        return 0
+    handle = rerun(args.run_id, version=args.version, full=args.full, from_task=from_task, store=client.store)
+    print(f"run {handle.run_id}: {handle.state.value}")
+    return 0 if handle.state.value == "completed" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        client = connect(args.store, args.token)
+    except DatatailrJupyterError as exc:
+        print(f"dt: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, client)
+    except DatatailrJupyterError as exc:
+        print(f"dt: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `dt logs ... | head`
+        return 0
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

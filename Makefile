@@ -18,16 +18,17 @@ test: install-test browser lint typecheck pytest vitest
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "jupyter-builder>=1.3"
 
 node_modules/.package-lock.json: package.json package-lock.json labextension/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-frontend: node_modules/.package-lock.json
-	npm run build
+frontend: $(BIN)/python node_modules/.package-lock.json
+	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml node_modules/.package-lock.json $(wildcard js/*.ts labextension/src/*.ts)
-	npm run build
+	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
 	$(BIN)/python -m pip install --quiet -e ".[demo]"
 	@touch $@
 

@@ -1,0 +1,169 @@
+// Request/response dispatcher over the widget's custom messages: ids, timeouts, error objects and cancel.
+// Wire form (docs/protocol.md): {kind, id, payload} -> {kind: "<kind>-response", id, payload | error}.
+import { REQUIRED_FIELDS, type Kind, type PayloadOf, type ResponseOf } from "./types";
+
+/** The part of an anywidget model the dispatcher needs (a fake in tests). */
+export interface MessageModel {
+  on(event: "msg:custom", cb: (msg: unknown, buffers: DataView[]) => void): void;
+  off(event: "msg:custom", cb: (msg: unknown, buffers: DataView[]) => void): void;
+  send(content: unknown): void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** A failed request: `type` is the kernel's exception name, or Timeout / Cancelled / ProtocolError / SendError. */
+export class RequestError extends Error {
+  readonly type: string;
+  readonly kind: string;
+
+  constructor(type: string, message: string, kind: string) {
+    super(message);
+    this.name = "RequestError";
+    this.type = type;
+    this.kind = kind;
+  }
+}
+
+export function isCancelled(err: unknown): boolean {
+  return err instanceof RequestError && err.type === "Cancelled";
+}
+
+/** A message for the region that asked: the kernel's own message, or what went wrong on the way. */
+export function errorText(err: unknown): string {
+  if (err instanceof RequestError) return err.message;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+interface Pending {
+  kind: string;
+  settle: (value: unknown, error?: RequestError) => void;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export class Dispatcher {
+  private readonly pending = new Map<number, Pending>();
+  private nextId: number;
+  private readonly timeoutMs: number;
+  private readonly onMessage = (msg: unknown): void => this.receive(msg);
+  private closed = false;
+
+  constructor(
+    private readonly model: MessageModel,
+    options: { timeoutMs?: number; firstId?: number } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Several views of one widget share the comm and see each other's responses: start ids at a random base.
+    this.nextId = options.firstId ?? Math.floor(Math.random() * 2 ** 31) * 1000 + 1;
+    model.on("msg:custom", this.onMessage);
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  request<K extends Kind>(kind: K, payload: PayloadOf<K>, options: RequestOptions = {}): Promise<ResponseOf<K>> {
+    return new Promise<ResponseOf<K>>((resolve, reject) => {
+      if (this.closed) {
+        reject(new RequestError("Cancelled", "The explorer was closed.", kind));
+        return;
+      }
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(new RequestError("Cancelled", "The request was cancelled.", kind));
+        return;
+      }
+      const id = this.nextId++;
+      const ms = options.timeoutMs ?? this.timeoutMs;
+      const onAbort = (): void => settle(undefined, new RequestError("Cancelled", "The request was cancelled.", kind));
+      const timer = setTimeout(() => {
+        const secs = Math.round(ms / 1000);
+        settle(
+          undefined,
+          new RequestError(
+            "Timeout",
+            `The kernel did not answer "${kind}" within ${secs} s. It may be busy running a cell or restarting; try again when it is idle.`,
+            kind,
+          ),
+        );
+      }, ms);
+      const settle = (value: unknown, error?: RequestError): void => {
+        if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve(value as ResponseOf<K>);
+      };
+      this.pending.set(id, { kind, settle });
+      signal?.addEventListener("abort", onAbort);
+      try {
+        this.model.send({ kind, id, payload });
+      } catch (err) {
+        settle(undefined, new RequestError("SendError", `Could not send "${kind}" to the kernel: ${errorText(err)}`, kind));
+      }
+    });
+  }
+
+  private receive(msg: unknown): void {
+    if (!isRecord(msg) || typeof msg.id !== "number" || typeof msg.kind !== "string") return;
+    const entry = this.pending.get(msg.id);
+    if (!entry || msg.kind !== `${entry.kind}-response`) return;
+    if (msg.error !== undefined && msg.error !== null) {
+      const e = isRecord(msg.error) ? msg.error : {};
+      const type = typeof e.type === "string" ? e.type : "Error";
+      const message = typeof e.message === "string" && e.message ? e.message : `The kernel could not answer "${entry.kind}".`;
+      entry.settle(undefined, new RequestError(type, message, entry.kind));
+      return;
+    }
+    const payload = msg.payload;
+    const missing = isRecord(payload)
+      ? REQUIRED_FIELDS[entry.kind as Kind].filter((f) => !(f in payload))
+      : ["payload"];
+    if (missing.length) {
+      entry.settle(
+        undefined,
+        new RequestError(
+          "ProtocolError",
+          `The kernel's "${entry.kind}" answer lacks ${missing.join(", ")}; are the kernel package and the widget the same version?`,
+          entry.kind,
+        ),
+      );
+      return;
+    }
+    entry.settle(payload);
+  }
+
+  /** Reject every pending request and stop listening; later requests are rejected at once. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.model.off("msg:custom", this.onMessage);
+    for (const [, p] of [...this.pending]) {
+      p.settle(undefined, new RequestError("Cancelled", "The explorer was closed.", p.kind));
+    }
+  }
+}
+
+/** Keeps only the newest of a series of requests alive: next() aborts the previous one. */
+export class Latest {
+  private controller: AbortController | null = null;
+
+  next(): AbortSignal {
+    this.controller?.abort();
+    this.controller = new AbortController();
+    return this.controller.signal;
+  }
+
+  cancel(): void {
+    this.controller?.abort();
+    this.controller = null;
+  }
+}

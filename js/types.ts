@@ -1,0 +1,236 @@
+// Wire types of the explorer: the traits and the request/response payloads of docs/protocol.md.
+// Records mirror the to_dict() form of datatailr_jupyter/models.py (times are ISO-8601 UTC strings).
+
+/** Traits shared with the kernel; names are identical on both sides. */
+export interface Model {
+  store_label: string;
+  envs: string[];
+  env: string;
+  workflow: string;
+  start: string;
+  end: string;
+  states: string[];
+  selected_run: number;
+  selected_task: number;
+  page_size: number;
+  message: string;
+}
+
+export type RunState =
+  | "created"
+  | "scheduled"
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "failed_after"
+  | "out_of_memory"
+  | "stopped"
+  | "expired"
+  | "did_not_run"
+  | "unknown";
+
+export const RUN_STATES: readonly RunState[] = [
+  "created",
+  "scheduled",
+  "pending",
+  "running",
+  "completed",
+  "failed",
+  "failed_after",
+  "out_of_memory",
+  "stopped",
+  "expired",
+  "did_not_run",
+  "unknown",
+];
+
+export interface WorkflowInfo {
+  key: string;
+  name: string;
+  env: string;
+  n_tasks: number;
+  schedule: string | null;
+  latest_version: number;
+  n_runs: number;
+  last_run_id: number | null;
+  last_state: string | null;
+  last_start_time: string | null;
+  recent_states: string[];
+}
+
+export interface RunSummary {
+  run_id: number;
+  workflow: string;
+  workflow_key: string;
+  env: string;
+  job_version: number;
+  state: string;
+  trigger: string;
+  original_run_id: number | null;
+  rerun_of: number | null;
+  partial_rerun: boolean;
+  submit_time: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  scheduled_time: string | null;
+  params: Record<string, unknown>;
+  n_tasks: number;
+  task_counts: Record<string, number>;
+  error_message: string | null;
+  n_reruns: number;
+}
+
+export interface TaskError {
+  type: string;
+  message: string;
+  traceback: string;
+}
+
+export interface ResultMeta {
+  codec: string;
+  bytes: number;
+  python_type: string;
+  shape: number[] | null;
+  length: number | null;
+  preview: string;
+  sha256: string;
+}
+
+export interface TaskRun {
+  run_id: number;
+  id: number;
+  name: string;
+  function: string;
+  dependencies: number[];
+  state: string;
+  start_time: string | null;
+  end_time: string | null;
+  attempt: number;
+  exit_code: number | null;
+  error: TaskError | null;
+  resources: Record<string, unknown>;
+  result: ResultMeta | null;
+  reused_from_run: number | null;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  host: string | null;
+}
+
+export interface RunDetail {
+  run: RunSummary;
+  tasks: TaskRun[];
+}
+
+export type LogStream = "stdout" | "stderr";
+
+export interface LogChunk {
+  run_id: number;
+  task_id: number;
+  stream: string;
+  offset: number;
+  next_offset: number;
+  size: number;
+  text: string;
+  complete: boolean;
+}
+
+export interface LogMatch {
+  line: number;
+  offset: number;
+  text: string;
+}
+
+export interface PreviewColumn {
+  name: string;
+  dtype: string;
+}
+
+export type Preview =
+  | { kind: "table"; columns: PreviewColumn[]; rows: unknown[][]; total_rows: number }
+  | { kind: "text"; text: string }
+  | { kind: "none"; text: string };
+
+export interface VersionInfo {
+  version: number;
+  created_at: string | null;
+  n_tasks: number;
+}
+
+export type PlanAction = "reuse" | "execute" | "skip";
+
+export interface PlanTask {
+  task_id: number;
+  name: string;
+  action: PlanAction;
+  reason: string;
+}
+
+export interface RerunOptions {
+  version?: number;
+  full?: boolean;
+  from_task?: number;
+}
+
+/** Every request kind with its payload and its response payload. */
+export interface Requests {
+  "list-workflows": { payload: { env: string }; response: { workflows: WorkflowInfo[] } };
+  "list-runs": {
+    payload: {
+      workflow: string;
+      env: string;
+      start: string;
+      end: string;
+      states: string[];
+      cursor: string | null;
+      limit: number;
+    };
+    response: { runs: RunSummary[]; total: number; next_cursor: string | null };
+  };
+  "rerun-family": { payload: { run_id: number }; response: { runs: RunSummary[] } };
+  "get-run": { payload: { run_id: number }; response: RunDetail };
+  "read-log": {
+    payload: {
+      run_id: number;
+      task_id: number;
+      stream: LogStream;
+      offset?: number;
+      limit?: number;
+      tail?: number;
+    };
+    response: LogChunk;
+  };
+  "search-log": {
+    payload: { run_id: number; task_id: number; stream: LogStream; pattern: string; regex: boolean };
+    response: { matches: LogMatch[]; truncated: boolean };
+  };
+  "get-result": { payload: { run_id: number; task_id: number }; response: { meta: ResultMeta | null; preview: Preview } };
+  "load-code": { payload: { run_id: number; task_id: number }; response: { code: string; variable: string } };
+  "bind-result": {
+    payload: { run_id: number; task_id: number; variable: string };
+    response: { variable: string; python_type: string };
+  };
+  "list-versions": { payload: { workflow: string }; response: { versions: VersionInfo[]; latest: number } };
+  "plan-rerun": { payload: { run_id: number } & RerunOptions; response: { tasks: PlanTask[] } };
+  rerun: { payload: { run_id: number; request_key: string } & RerunOptions; response: { run: RunSummary } };
+}
+
+export type Kind = keyof Requests;
+export type PayloadOf<K extends Kind> = Requests[K]["payload"];
+export type ResponseOf<K extends Kind> = Requests[K]["response"];
+
+/** Fields each response must carry before the view uses it (a light guard against a kernel of another version). */
+export const REQUIRED_FIELDS: { [K in Kind]: readonly string[] } = {
+  "list-workflows": ["workflows"],
+  "list-runs": ["runs", "total"],
+  "rerun-family": ["runs"],
+  "get-run": ["run", "tasks"],
+  "read-log": ["text", "offset", "next_offset", "size"],
+  "search-log": ["matches"],
+  "get-result": ["preview"],
+  "load-code": ["code", "variable"],
+  "bind-result": ["variable"],
+  "list-versions": ["versions"],
+  "plan-rerun": ["tasks"],
+  rerun: ["run"],
+};

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  define: {
+    // The layout worker's source is inlined by js/build.mjs; tests use the synchronous fallback.
+    __LAYOUT_WORKER_SOURCE__: JSON.stringify(""),
+  },
+  test: {
+    environment: "jsdom",
+    include: ["js/**/*.test.ts"],
+    testTimeout: 20_000,
+  },
+});

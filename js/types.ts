@@ -147,7 +147,7 @@ export interface PreviewColumn {
 }
 
 export type Preview =
-  | { kind: "table"; columns: PreviewColumn[]; rows: unknown[][]; total_rows: number }
+  | { kind: "table"; columns: PreviewColumn[]; rows: unknown[][]; total_rows: number; total_columns?: number }
   | { kind: "text"; text: string }
   | { kind: "none"; text: string };
 

@@ -1,6 +1,46 @@
-// Placeholder entry; replaced by the explorer.
+// The %dt_runs explorer (anywidget entry): header, run table, DAG panel, task panel and rerun dialog.
+// render() returns a cleanup that removes listeners, stops timers and workers, and cancels pending requests.
 import type { RenderProps } from "@anywidget/types";
-function render({ el }: RenderProps): void {
-  el.textContent = "datatailr_jupyter";
+import { Bus, type Ctx } from "./app";
+import { DagPanel } from "./dag";
+import { Disposer, h } from "./dom";
+import { Header } from "./header";
+import { Dispatcher } from "./protocol";
+import { RerunDialog } from "./rerundialog";
+import { labextActive } from "./resultview";
+import { RunTable } from "./runtable";
+import { injectStyles } from "./styles";
+import { TaskPanel } from "./taskpanel";
+import type { Model } from "./types";
+
+export type { Model };
+
+function render({ model, el }: RenderProps<Model>): () => void {
+  const d = new Disposer();
+  const root = h("div", { class: "dt-root", testid: "dt-explorer" });
+  injectStyles(root);
+  const api = new Dispatcher(model);
+  d.add(() => api.dispose());
+  const ctx: Ctx = { model, api, el, root, bus: new Bus(), d, labext: labextActive(), run: null };
+
+  // Kernel notice (Explorer.refresh()): fetch everything on screen again.
+  const onNotice = (msg: unknown): void => {
+    if (typeof msg === "object" && msg !== null && (msg as { kind?: unknown }).kind === "refresh" && !("id" in msg)) {
+      ctx.bus.emit("refresh", null);
+    }
+  };
+  model.on("msg:custom", onNotice);
+  d.add(() => model.off("msg:custom", onNotice));
+
+  const header = new Header(ctx);
+  const runs = new RunTable(ctx);
+  const dag = new DagPanel(ctx);
+  const task = new TaskPanel(ctx);
+  new RerunDialog(ctx);
+  root.append(header.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
+  el.appendChild(root);
+  d.add(() => root.remove());
+  return () => d.dispose();
 }
+
 export default { render };

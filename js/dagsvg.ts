@@ -1,0 +1,107 @@
+// SVG renderer of the DAG (up to SVG_MAX_NODES tasks): one group per task with its name, duration and tooltip.
+import { svg } from "./dom";
+import { stateStyle } from "./format";
+import { type Decor, type Graph, NODE_H, NODE_W, type Renderer, edgePath, nodeSubtitle, nodeTooltip, truncate } from "./dagmodel";
+import type { Transform } from "./viewport";
+
+let uid = 0;
+
+export class SvgRenderer implements Renderer {
+  readonly kind = "svg" as const;
+  readonly el: SVGSVGElement;
+  private readonly view: SVGGElement;
+  private nodes: SVGGElement[] = [];
+  private edgeEls: SVGPathElement[] = [];
+  private readonly marker: string;
+
+  constructor() {
+    this.marker = `dt-arrow-${++uid}`;
+    this.el = svg("svg", { "data-testid": "dt-dag-svg", role: "img", "aria-label": "Task graph" });
+    const defs = svg("defs");
+    const marker = svg("marker", {
+      id: this.marker,
+      viewBox: "0 0 10 10",
+      refX: 9,
+      refY: 5,
+      markerWidth: 7,
+      markerHeight: 7,
+      orient: "auto-start-reverse",
+    });
+    const tip = svg("path", { d: "M0,0L10,5L0,10z", class: "dt-arrowhead" });
+    tip.style.fill = "var(--dt-edge)";
+    marker.appendChild(tip);
+    defs.appendChild(marker);
+    this.view = svg("g", { class: "dt-viewport" });
+    this.el.append(defs, this.view);
+  }
+
+  draw(graph: Graph, decor: Decor): void {
+    const edges = svg("g", { class: "dt-edges" });
+    const nodes = svg("g", { class: "dt-nodes" });
+    this.edgeEls = [];
+    for (let e = 0; e < graph.edges.length / 2; e++) {
+      const p = svg("path", { class: "dt-edge", d: edgePath(graph, e), "marker-end": `url(#${this.marker})` });
+      this.edgeEls.push(p);
+      edges.appendChild(p);
+    }
+    this.nodes = graph.tasks.map((t, i) => {
+      const g = svg("g", {
+        class: "dt-node",
+        "data-testid": "dt-dag-node",
+        "data-index": i,
+        "data-task-id": t.id,
+        transform: `translate(${graph.layout.x[i] - NODE_W / 2},${graph.layout.y[i] - NODE_H / 2})`,
+      });
+      const rect = svg("rect", { width: NODE_W, height: NODE_H, rx: 6, ry: 6 });
+      const name = svg("text", { class: "dt-node-name", x: 9, y: 16 });
+      name.textContent = truncate(t.name, 24);
+      const sub = svg("text", { class: "dt-node-sub", x: 9, y: 30 });
+      const title = svg("title");
+      g.append(title, rect, name, sub);
+      nodes.appendChild(g);
+      return g;
+    });
+    this.view.replaceChildren(edges, nodes);
+    this.restyle(graph, decor);
+  }
+
+  restyle(graph: Graph, decor: Decor): void {
+    graph.tasks.forEach((t, i) => {
+      const g = this.nodes[i];
+      if (!g) return;
+      const style = stateStyle(t.state);
+      const [title, rect, name, sub] = [...g.children] as SVGElement[];
+      rect.style.fill = style.background;
+      name.style.fill = style.color;
+      sub.style.fill = style.color;
+      sub.textContent = nodeSubtitle(t);
+      const plan = decor.plan?.get(i);
+      title.textContent = nodeTooltip(t, plan);
+      g.setAttribute("data-state", t.state);
+      g.classList.toggle("dt-reused", t.reused_from_run !== null && t.reused_from_run !== undefined);
+      g.classList.toggle("dt-sel", i === decor.selected);
+      g.classList.toggle("dt-match", decor.matches.has(i));
+      g.classList.toggle("dt-current", i === decor.current);
+      for (const a of ["execute", "reuse", "skip"] as const) g.classList.toggle(`dt-plan-${a}`, plan === a);
+    });
+    for (let e = 0; e < this.edgeEls.length; e++) {
+      const hot = decor.selected >= 0 && (graph.edges[2 * e] === decor.selected || graph.edges[2 * e + 1] === decor.selected);
+      this.edgeEls[e].classList.toggle("dt-hot", hot);
+    }
+  }
+
+  transform(t: Transform): void {
+    this.view.setAttribute("transform", `translate(${t.x},${t.y}) scale(${t.k})`);
+  }
+
+  nodeAt(ev: MouseEvent): number {
+    const target = ev.target;
+    if (!(target instanceof Element)) return -1;
+    const g = target.closest("[data-index]");
+    return g ? Number(g.getAttribute("data-index")) : -1;
+  }
+
+  dispose(): void {
+    this.el.remove();
+  }
+}

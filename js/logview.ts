@@ -1,0 +1,336 @@
+// One task log (stdout or stderr): the tail first, older ranges on demand, ANSI colours as text spans, system
+// lines hidden by default, search in the kernel over the whole file, copy, and polling while the task runs.
+import { AnsiParser, stripAnsi } from "./ansi";
+import type { Ctx } from "./app";
+import { Disposer, button, h, setChildren } from "./dom";
+import { formatBytes, formatCount } from "./format";
+import { Latest, errorText } from "./protocol";
+import type { LogChunk, LogMatch, LogStream } from "./types";
+import { copyText, errorBox, loading } from "./ui";
+
+/** Lines the engine writes into task logs start with this prefix (hidden unless "Show system lines"). */
+export const SYSTEM_LINE_PREFIX = "⟦dt⟧ ";
+/** Every prefix that marks a system line: the engine's, and its dimmed `[dt]` form. */
+export const SYSTEM_LINE_PREFIXES: readonly string[] = [SYSTEM_LINE_PREFIX, "\x1b[2m[dt] "];
+
+export function isSystemLine(line: string): boolean {
+  return SYSTEM_LINE_PREFIXES.some((p) => line.startsWith(p));
+}
+
+export const TAIL_BYTES = 256 * 1024;
+export const LOG_POLL_MS = 2000;
+
+/** UTF-8 length of a string, without encoding it. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+interface Line {
+  offset: number;
+  el: HTMLElement;
+  raw: string;
+}
+
+export class LogView {
+  readonly el: HTMLElement;
+  private readonly d = new Disposer();
+  private readonly log = h("div", { class: "dt-log dt-hide-sys", testid: "dt-log", attrs: { tabindex: "0" } });
+  private readonly info = h("div", { class: "dt-small dt-muted", testid: "dt-log-info" });
+  private readonly older = button("Load older", "dt-log-older", () => void this.loadOlder(), "dt-btn dt-btn-small");
+  private readonly newer = button("Load newer", "dt-log-newer", () => void this.loadNewer(), "dt-btn dt-btn-small");
+  private readonly query = h("input", { class: "dt-input", testid: "dt-log-search", attrs: { type: "search", placeholder: "Search the whole log…", "aria-label": "Search log" } });
+  private readonly regex = h("input", { testid: "dt-log-regex", attrs: { type: "checkbox" } });
+  private readonly system = h("input", { testid: "dt-log-system", attrs: { type: "checkbox" } });
+  private readonly matchCount = h("span", { class: "dt-small dt-muted", testid: "dt-log-match-count" });
+  private readonly matchList = h("div", { class: "dt-matches", testid: "dt-log-matches", attrs: { hidden: "" } });
+  private readonly copyStatus = h("span", { class: "dt-small dt-muted", testid: "dt-log-copy-status" });
+  private readonly status = h("div", { testid: "dt-log-status" });
+  private lines: Line[] = [];
+  private parser = new AnsiParser();
+  private start = 0;
+  private end = 0;
+  private size = 0;
+  private complete = false;
+  private following = true;
+  private matches: LogMatch[] = [];
+  private matchesFor = "";
+  private current = -1;
+  private readonly latest = new Latest();
+  private readonly searchLatest = new Latest();
+  private polling = false;
+  private loaded = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly runId: number,
+    private readonly taskId: number,
+    private readonly stream: LogStream,
+  ) {
+    this.d.add(() => {
+      this.latest.cancel();
+      this.searchLatest.cancel();
+    });
+    this.d.listen(this.system, "change", () => this.log.classList.toggle("dt-hide-sys", !this.system.checked));
+    this.d.listen(this.query, "keydown", (ev: KeyboardEvent) => {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        void this.search(ev.shiftKey ? -1 : 1);
+      }
+    });
+    const bar = h(
+      "div",
+      { class: "dt-logbar" },
+      this.query,
+      h("label", { title: "Treat the search as a regular expression" }, this.regex, ".*"),
+      this.matchCount,
+      h("label", {}, this.system, "Show system lines"),
+      button("Copy", "dt-log-copy", () => void this.copy(), "dt-btn dt-btn-small"),
+      this.copyStatus,
+    );
+    this.older.hidden = this.newer.hidden = true;
+    this.el = h(
+      "div",
+      { class: "dt-logview", testid: `dt-logview-${stream}` },
+      bar,
+      this.matchList,
+      this.status,
+      h("div", { class: "dt-logbar" }, this.older, this.info),
+      this.log,
+      this.newer,
+    );
+    this.d.interval(() => void this.poll(), LOG_POLL_MS);
+    void this.loadTail();
+  }
+
+  private payload(extra: { offset?: number; limit?: number; tail?: number }) {
+    return { run_id: this.runId, task_id: this.taskId, stream: this.stream, ...extra };
+  }
+
+  private async loadTail(): Promise<void> {
+    const signal = this.latest.next();
+    setChildren(this.status, loading(`Loading ${this.stream}…`, "dt-log-loading"));
+    try {
+      const chunk = await this.ctx.api.request("read-log", this.payload({ tail: TAIL_BYTES }), { signal });
+      this.status.replaceChildren();
+      this.replace(chunk);
+      this.following = true;
+      this.loaded = true;
+      this.scrollToEnd();
+    } catch (err) {
+      const box = errorBox(`Could not load ${this.stream}`, err, () => void this.loadTail(), "dt-log-error");
+      if (box) setChildren(this.status, box);
+    }
+  }
+
+  /** Replace the window with `chunk`. */
+  private replace(chunk: LogChunk): void {
+    this.lines = [];
+    this.parser = new AnsiParser();
+    this.log.replaceChildren(this.renderLines(chunk.text, chunk.offset, this.parser));
+    this.start = chunk.offset;
+    this.end = chunk.next_offset;
+    this.track(chunk);
+  }
+
+  private track(chunk: LogChunk): void {
+    this.size = chunk.size;
+    this.complete = chunk.complete;
+    this.older.hidden = this.start <= 0;
+    this.older.textContent = `Load older (${formatBytes(this.start)} more)`;
+    this.newer.hidden = this.end >= this.size;
+    const shown = this.end - this.start;
+    if (this.size === 0) this.info.textContent = this.complete ? "(no output)" : "(no output yet)";
+    else if (shown >= this.size) this.info.textContent = `${formatBytes(this.size)}${this.complete ? "" : " so far"}`;
+    else this.info.textContent = `Showing ${formatBytes(shown)} of ${formatBytes(this.size)}`;
+    this.info.dataset.testid = this.size === 0 ? "dt-log-empty" : "dt-log-info";
+  }
+
+  private renderLines(text: string, offset: number, parser: AnsiParser, sink: Line[] = this.lines): DocumentFragment {
+    const frag = document.createDocumentFragment();
+    if (!text) return frag;
+    const parts = text.split("\n");
+    if (parts[parts.length - 1] === "") parts.pop();
+    let at = offset;
+    for (const raw of parts) {
+      const el = h("div", { class: "dt-line" });
+      if (isSystemLine(raw)) el.classList.add("dt-sys");
+      parser.render(raw, el);
+      frag.appendChild(el);
+      sink.push({ offset: at, el, raw });
+      at += utf8Length(raw) + 1;
+    }
+    return frag;
+  }
+
+  private async loadOlder(): Promise<void> {
+    if (this.start <= 0) return;
+    const from = Math.max(0, this.start - TAIL_BYTES);
+    this.older.disabled = true;
+    try {
+      const chunk = await this.ctx.api.request("read-log", this.payload({ offset: from, limit: this.start - from }));
+      let text = chunk.text;
+      if (chunk.next_offset > this.start) {
+        const bytes = new TextEncoder().encode(text).slice(0, Math.max(0, this.start - chunk.offset));
+        text = new TextDecoder().decode(bytes);
+      }
+      const added: Line[] = [];
+      const frag = this.renderLines(text, chunk.offset, new AnsiParser(), added);
+      const before = this.log.scrollHeight;
+      this.log.prepend(frag);
+      this.log.scrollTop += this.log.scrollHeight - before;
+      this.lines = [...added, ...this.lines];
+      this.start = chunk.offset;
+      this.track({ ...chunk, size: Math.max(chunk.size, this.size) });
+    } catch (err) {
+      const box = errorBox("Could not load older lines", err, undefined, "dt-log-error");
+      if (box) setChildren(this.status, box);
+    } finally {
+      this.older.disabled = false;
+    }
+  }
+
+  private append(chunk: LogChunk): void {
+    const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
+    if (chunk.text) this.log.appendChild(this.renderLines(chunk.text, chunk.offset, this.parser));
+    this.end = Math.max(this.end, chunk.next_offset);
+    this.track(chunk);
+    if (atBottom && chunk.text) this.scrollToEnd();
+  }
+
+  private async loadNewer(): Promise<void> {
+    this.newer.disabled = true;
+    try {
+      const chunk = await this.ctx.api.request("read-log", this.payload({ offset: this.end, limit: TAIL_BYTES }));
+      this.append(chunk);
+      this.following = this.end >= this.size;
+    } catch (err) {
+      const box = errorBox("Could not load newer lines", err, undefined, "dt-log-error");
+      if (box) setChildren(this.status, box);
+    } finally {
+      this.newer.disabled = false;
+    }
+  }
+
+  /** While the task runs, fetch what was written since the last read. */
+  private async poll(): Promise<void> {
+    if (!this.loaded || this.complete || !this.following || this.polling) return;
+    this.polling = true;
+    try {
+      const chunk = await this.ctx.api.request("read-log", this.payload({ offset: this.end }));
+      if (!this.d.disposed) this.append(chunk);
+    } catch {
+      // a failed poll is retried on the next tick
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private scrollToEnd(): void {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  private async search(step: number): Promise<void> {
+    const pattern = this.query.value;
+    if (!pattern) return;
+    const key = `${this.regex.checked ? "re" : "tx"}:${pattern}`;
+    if (key !== this.matchesFor) {
+      const signal = this.searchLatest.next();
+      this.matchCount.textContent = "searching…";
+      try {
+        const res = await this.ctx.api.request(
+          "search-log",
+          { run_id: this.runId, task_id: this.taskId, stream: this.stream, pattern, regex: this.regex.checked },
+          { signal },
+        );
+        this.matches = res.matches;
+        this.matchesFor = key;
+        this.current = -1;
+        this.renderMatches(res.truncated);
+      } catch (err) {
+        if (signal.aborted) return;
+        this.matchCount.textContent = `search failed: ${errorText(err)}`;
+        return;
+      }
+    }
+    if (!this.matches.length) return;
+    const n = this.matches.length;
+    await this.jump(this.current < 0 ? (step > 0 ? 0 : n - 1) : (this.current + step + n) % n);
+  }
+
+  private renderMatches(truncated: boolean): void {
+    const n = this.matches.length;
+    this.matchCount.textContent = n ? `${formatCount(n)}${truncated ? "+" : ""} matches` : "no match";
+    this.matchList.hidden = n === 0;
+    setChildren(
+      this.matchList,
+      ...this.matches.map((m, i) => {
+        const item = h(
+          "button",
+          { class: "dt-match-item", testid: "dt-log-match", attrs: { type: "button" } },
+          h("span", { class: "dt-lineno", text: String(m.line + 1) }),
+          stripAnsi(m.text),
+        );
+        item.addEventListener("click", () => void this.jump(i));
+        return item;
+      }),
+    );
+  }
+
+  /** Show match `i`: in the loaded window, or load the range around it. */
+  private async jump(i: number): Promise<void> {
+    const m = this.matches[i];
+    if (!m) return;
+    this.current = i;
+    this.matchList.querySelectorAll(".dt-match-item").forEach((el, k) => el.setAttribute("aria-current", String(k === i)));
+    this.matchCount.textContent = `${i + 1} of ${formatCount(this.matches.length)} matches`;
+    if (m.offset < this.start || m.offset >= this.end) {
+      try {
+        const from = Math.max(0, m.offset - TAIL_BYTES / 4);
+        const chunk = await this.ctx.api.request("read-log", this.payload({ offset: from, limit: TAIL_BYTES / 2 }));
+        this.replace(chunk);
+        this.following = this.end >= this.size;
+      } catch (err) {
+        const box = errorBox("Could not load that part of the log", err, undefined, "dt-log-error");
+        if (box) setChildren(this.status, box);
+        return;
+      }
+    }
+    let line: Line | undefined;
+    for (const l of this.lines) {
+      if (l.offset > m.offset) break;
+      line = l;
+    }
+    if (!line) return;
+    for (const el of this.log.querySelectorAll(".dt-hit")) el.classList.remove("dt-hit");
+    line.el.classList.add("dt-hit");
+    if (line.el.classList.contains("dt-sys") && !this.system.checked) {
+      this.system.checked = true;
+      this.log.classList.remove("dt-hide-sys");
+    }
+    line.el.scrollIntoView?.({ block: "center" });
+  }
+
+  private async copy(): Promise<void> {
+    const showSys = this.system.checked;
+    const text = this.lines
+      .filter((l) => showSys || !isSystemLine(l.raw))
+      .map((l) => stripAnsi(l.raw))
+      .join("\n");
+    const ok = await copyText(text);
+    this.copyStatus.textContent = ok ? "Copied" : "Could not copy: select the text and press Ctrl+C";
+  }
+
+  dispose(): void {
+    this.d.dispose();
+  }
+}

@@ -1,0 +1,262 @@
+// The run table: one page of root runs from the store (cursor paging, never the whole history), reruns nested
+// under their original run, a Rerun button per row; a click selects the run for the DAG panel.
+import { type Ctx, listen, onTraits, selectedRun, setTraits } from "./app";
+import { button, h, setChildren } from "./dom";
+import { DASH, elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "./format";
+import { Latest } from "./protocol";
+import type { RunSummary } from "./types";
+import { errorBox, loading, statePill } from "./ui";
+
+const AUTO_REFRESH_MS = 15_000;
+
+type Family = RunSummary[] | "loading" | { error: unknown };
+
+export class RunTable {
+  readonly el: HTMLElement;
+  private readonly body = h("div", { class: "dt-runs-body", testid: "dt-runs-body" });
+  private readonly status = h("div", { testid: "dt-runs-status" });
+  private readonly range = h("span", { testid: "dt-page-range" });
+  private readonly prev: HTMLButtonElement;
+  private readonly next: HTMLButtonElement;
+  private cursors: (string | null)[] = [null];
+  private runs: RunSummary[] = [];
+  private total = 0;
+  private nextCursor: string | null = null;
+  private loaded = false;
+  private readonly families = new Map<number, Family>();
+  private readonly latest = new Latest();
+  private readonly familyRequests = new Map<number, Latest>();
+
+  constructor(private readonly ctx: Ctx) {
+    this.prev = button("‹ Prev", "dt-page-prev", () => this.go(-1));
+    this.next = button("Next ›", "dt-page-next", () => this.go(1));
+    this.el = h(
+      "section",
+      { class: "dt-runs", testid: "dt-runs", attrs: { "aria-label": "Runs" } },
+      this.status,
+      this.body,
+      h("div", { class: "dt-pager" }, this.range, this.prev, this.next),
+    );
+    ctx.d.add(() => this.latest.cancel());
+    onTraits(ctx, ["workflow", "env", "start", "end", "states", "page_size"], () => this.reset());
+    onTraits(ctx, ["selected_run"], () => this.markSelected());
+    listen(ctx, "refresh", () => void this.load(true));
+    listen(ctx, "rerun-created", (run) => void this.showNewRun(run));
+    ctx.d.interval(() => {
+      if (this.anyActive()) void this.load(true);
+    }, AUTO_REFRESH_MS);
+    void this.load();
+  }
+
+  private reset(): void {
+    this.cursors = [null];
+    this.families.clear();
+    void this.load();
+  }
+
+  private go(step: number): void {
+    if (step > 0 && this.nextCursor) this.cursors.push(this.nextCursor);
+    else if (step < 0 && this.cursors.length > 1) this.cursors.pop();
+    else return;
+    void this.load();
+  }
+
+  private pageSize(): number {
+    const n = this.ctx.model.get("page_size");
+    return typeof n === "number" && n > 0 ? Math.min(200, n) : 25;
+  }
+
+  /** Fetch the current page; `quiet` keeps the rows on screen while it loads (refresh, polling). */
+  private async load(quiet = false): Promise<void> {
+    const signal = this.latest.next();
+    const m = this.ctx.model;
+    if (!quiet || !this.loaded) setChildren(this.status, loading("Loading runs…", "dt-runs-loading"));
+    this.prev.disabled = this.next.disabled = true;
+    try {
+      const res = await this.ctx.api.request(
+        "list-runs",
+        {
+          workflow: m.get("workflow") ?? "",
+          env: m.get("env") ?? "",
+          start: m.get("start") ?? "",
+          end: m.get("end") ?? "",
+          states: [...(m.get("states") ?? [])],
+          cursor: this.cursors[this.cursors.length - 1],
+          limit: this.pageSize(),
+        },
+        { signal },
+      );
+      this.runs = res.runs;
+      this.total = res.total;
+      this.nextCursor = res.next_cursor ?? null;
+      this.loaded = true;
+      this.status.replaceChildren();
+      if (quiet) for (const id of this.families.keys()) void this.loadFamily(id, true);
+      this.render();
+    } catch (err) {
+      const box = errorBox("Could not load runs", err, () => void this.load(), "dt-runs-error");
+      if (box) setChildren(this.status, box);
+      this.renderPager();
+    }
+  }
+
+  private async loadFamily(rootId: number, quiet = false): Promise<void> {
+    let latest = this.familyRequests.get(rootId);
+    if (!latest) this.familyRequests.set(rootId, (latest = new Latest()));
+    const signal = latest.next();
+    if (!quiet) {
+      this.families.set(rootId, "loading");
+      this.render();
+    }
+    try {
+      const res = await this.ctx.api.request("rerun-family", { run_id: rootId }, { signal });
+      if (!this.families.has(rootId)) return;
+      this.families.set(rootId, res.runs.filter((r) => r.run_id !== rootId));
+    } catch (err) {
+      if (signal.aborted || !this.families.has(rootId)) return;
+      this.families.set(rootId, { error: err });
+    }
+    this.render();
+  }
+
+  private toggle(run: RunSummary): void {
+    if (this.families.has(run.run_id)) this.families.delete(run.run_id);
+    else void this.loadFamily(run.run_id);
+    this.render();
+  }
+
+  /** A rerun was made: expand its family, select it, and refresh the page so the counts follow. */
+  private async showNewRun(run: RunSummary): Promise<void> {
+    const root = run.original_run_id ?? run.rerun_of ?? run.run_id;
+    this.families.set(root, "loading");
+    setTraits(this.ctx, { selected_run: run.run_id, selected_task: -1 });
+    await this.load(true);
+    await this.loadFamily(root, true);
+  }
+
+  private anyActive(): boolean {
+    if (this.runs.some((r) => isActive(r.state))) return true;
+    for (const f of this.families.values()) if (Array.isArray(f) && f.some((r) => isActive(r.state))) return true;
+    return false;
+  }
+
+  private render(): void {
+    this.renderPager();
+    if (!this.loaded) return;
+    if (!this.runs.length) {
+      setChildren(
+        this.body,
+        h("div", { class: "dt-note", testid: "dt-runs-empty" }, "No runs match these filters.", h("br"), h("span", { class: "dt-small", text: this.filterText() })),
+      );
+      return;
+    }
+    const allWorkflows = !this.ctx.model.get("workflow");
+    const head = h("tr", {}, ...["", "Run", allWorkflows ? "Workflow" : null, "Start", "Duration", "State", "Version", "Trigger", "Error", ""]
+      .filter((c): c is string => c !== null)
+      .map((c) => h("th", { text: c })));
+    const tbody = h("tbody");
+    for (const run of this.runs) {
+      tbody.appendChild(this.row(run, false, allWorkflows));
+      const family = this.families.get(run.run_id);
+      if (family === "loading") tbody.appendChild(this.wide(loading("Loading reruns…", "dt-family-loading"), allWorkflows));
+      else if (Array.isArray(family)) for (const r of family) tbody.appendChild(this.row(r, true, allWorkflows));
+      else if (family) {
+        const box = errorBox("Could not load reruns", family.error, () => void this.loadFamily(run.run_id), "dt-family-error");
+        if (box) tbody.appendChild(this.wide(box, allWorkflows));
+      }
+    }
+    setChildren(
+      this.body,
+      h("div", { class: "dt-runs-scroll" }, h("table", { class: "dt-table", testid: "dt-runs-table" }, h("thead", {}, head), tbody)),
+    );
+    this.markSelected();
+  }
+
+  private wide(content: HTMLElement, allWorkflows: boolean): HTMLTableRowElement {
+    const td = h("td", { attrs: { colspan: String(allWorkflows ? 10 : 9) } }, content);
+    return h("tr", { class: "dt-rerun-row" }, td);
+  }
+
+  private row(run: RunSummary, nested: boolean, allWorkflows: boolean): HTMLTableRowElement {
+    const tr = h("tr", { testid: "dt-run-row", attrs: { tabindex: "0", "data-run-id": String(run.run_id) } });
+    if (nested) tr.classList.add("dt-rerun-row");
+    let toggle: HTMLElement | string = "";
+    if (!nested && run.n_reruns > 0) {
+      const open = this.families.has(run.run_id);
+      toggle = button(`${open ? "▼" : "▶"} ${plural(run.n_reruns, "rerun")}`, "dt-family-toggle", (ev) => {
+        ev.stopPropagation();
+        this.toggle(run);
+      }, "dt-btn dt-btn-small dt-toggle");
+      toggle.setAttribute("aria-expanded", String(open));
+    }
+    const duration = run.start_time && !run.end_time && isActive(run.state)
+      ? `${formatDuration(elapsed(run.start_time, null))}…`
+      : formatDuration(elapsed(run.start_time, run.end_time));
+    const err = run.error_message ?? "";
+    const rerun = button("Rerun", "dt-rerun-button", (ev) => {
+      ev.stopPropagation();
+      this.ctx.bus.emit("open-rerun", run);
+    }, "dt-btn dt-btn-small");
+    const cells: (Node | string | null)[] = [
+      toggle,
+      nested ? `↳ #${run.run_id}` : `#${run.run_id}`,
+      allWorkflows ? run.workflow : null,
+      formatTime(run.start_time ?? run.submit_time),
+      duration,
+      statePill(run.state),
+      run.job_version ? `v${run.job_version}` : DASH,
+      run.trigger || DASH,
+      err ? h("span", { text: excerpt(err, 160), title: err }) : "",
+      rerun,
+    ];
+    for (const [i, c] of cells.entries()) {
+      if (c === null) continue;
+      const td = h("td", {}, c);
+      if (i === 4) td.className = "dt-num";
+      if (i === 8) td.className = "dt-err-cell";
+      tr.appendChild(td);
+    }
+    if (nested) tr.title = `Rerun of #${run.rerun_of ?? run.original_run_id ?? "?"}${run.partial_rerun ? " (partial)" : ""}`;
+    const select = (): void => {
+      if (selectedRun(this.ctx) !== run.run_id) setTraits(this.ctx, { selected_run: run.run_id, selected_task: -1 });
+    };
+    tr.addEventListener("click", select);
+    tr.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && ev.target === tr) select();
+    });
+    return tr;
+  }
+
+  private markSelected(): void {
+    const id = String(selectedRun(this.ctx));
+    for (const tr of this.body.querySelectorAll<HTMLTableRowElement>("tr[data-run-id]")) {
+      tr.classList.toggle("dt-selected", tr.dataset.runId === id);
+      tr.setAttribute("aria-selected", String(tr.dataset.runId === id));
+    }
+  }
+
+  private renderPager(): void {
+    const page = this.cursors.length - 1;
+    const size = this.pageSize();
+    const first = page * size + 1;
+    this.range.textContent = !this.loaded
+      ? ""
+      : this.runs.length
+        ? `${formatCount(first)}–${formatCount(first + this.runs.length - 1)} of ${formatCount(this.total)}`
+        : `0 of ${formatCount(this.total)}`;
+    this.prev.disabled = page === 0;
+    this.next.disabled = !this.nextCursor;
+  }
+
+  private filterText(): string {
+    const m = this.ctx.model;
+    const parts = [
+      `workflow: ${m.get("workflow") || "all"}`,
+      `env: ${m.get("env") || "all"}`,
+      `from: ${m.get("start") ? formatTime(m.get("start")) : "any time"}`,
+      `to: ${m.get("end") ? formatTime(m.get("end")) : "now"}`,
+      `states: ${(m.get("states") ?? []).map(stateLabel).join(", ") || "all"}`,
+    ];
+    return parts.join(" · ");
+  }
+}

@@ -1,0 +1,202 @@
+"""The Executor seam the run loop drives, with thread and inline implementations (processes: procpool.py).
+
+An executor accepts jobs (``submit``), reports what happened (``wait`` returns :class:`Started` events and
+:class:`~.workers.Outcome` results), stops everything on request (``cancel`` returns the ids of the tasks that
+were running) and releases its workers (``close``). Only the loop thread calls these methods. Executors whose
+``in_process`` is true receive task functions and upstream values as Python objects; the others receive pickled
+functions (``Job.function_bytes``) and encoded upstream results.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from .workers import HOST, Job, Outcome, execute, install_thread_router, uninstall_thread_router
+
+__all__ = ["EXECUTORS", "Event", "Executor", "InlineExecutor", "Started", "ThreadExecutor", "make_executor"]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A worker began a task."""
+
+    task_id: int
+    time: datetime
+    host: str
+    pid: int
+
+
+Event = Started | Outcome
+
+
+@runtime_checkable
+class Executor(Protocol):
+    name: str
+    in_process: bool
+    max_workers: int
+
+    def submit(self, job: Job) -> None:
+        """Queue a job; it starts when a worker is free."""
+        ...
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        """Block until something happens (or ``timeout`` seconds pass): started tasks and outcomes."""
+        ...
+
+    def cancel(self) -> set[int]:
+        """Stop running tasks and drop queued ones; returns the ids of the tasks that were running."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Runs each task in the calling thread, one at a time (for debugging: breakpoints and pdb work)."""
+
+    name = "inline"
+    in_process = True
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = 1
+        self.queue: deque[Job] = deque()
+        self.current: int | None = None
+
+    def submit(self, job: Job) -> None:
+        self.queue.append(job)
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        if not self.queue:
+            return []
+        job = self.queue.popleft()
+        assert job.function is not None, "inline jobs carry their function"
+        started = Started(job.task_id, job.clock.now(), HOST, os.getpid())
+        self.current = job.task_id
+        outcome = execute(job, job.function, "fd+sys", keep_value=True)
+        self.current = None
+        return [started, outcome]
+
+    def cancel(self) -> set[int]:
+        self.queue.clear()
+        running = {self.current} if self.current is not None else set()
+        self.current = None
+        return running
+
+    def close(self) -> None:
+        self.queue.clear()
+
+
+class ThreadExecutor:
+    """Runs tasks in a pool of threads of this process (Python-level output is captured; C-level is not)."""
+
+    name = "thread"
+    in_process = True
+
+    def __init__(self, max_workers: int | None = None) -> None:
+        self.max_workers = max_workers or max(4, os.cpu_count() or 1)
+        self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.running: set[int] = set()
+        self._mutex = threading.Lock()
+        self.generation = 0
+        self.threads: list[threading.Thread] = []
+        install_thread_router()
+        self.closed = False
+
+    def _ensure_threads(self) -> None:
+        self.threads = [t for t in self.threads if t.is_alive()]
+        while len(self.threads) < self.max_workers:
+            t = threading.Thread(target=self._work, name=f"dt-task-{len(self.threads)}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            with self._mutex:
+                generation = self.generation
+                self.running.add(job.task_id)
+            assert job.function is not None, "thread jobs carry their function"
+            self.events.put(Started(job.task_id, job.clock.now(), HOST, os.getpid()))
+            outcome = execute(job, job.function, "thread", keep_value=True)
+            with self._mutex:
+                self.running.discard(job.task_id)
+                if generation == self.generation:  # not cancelled meanwhile
+                    self.events.put(outcome)
+
+    def submit(self, job: Job) -> None:
+        self._ensure_threads()
+        self.jobs.put(job)
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        out: list[Event] = []
+        try:
+            out.append(self.events.get(timeout=timeout))
+        except queue.Empty:
+            return out
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def cancel(self) -> set[int]:
+        """Threads cannot be killed: running tasks are abandoned (they finish in the background, unrecorded)."""
+        with self._mutex:
+            self.generation += 1
+            running = set(self.running)
+        while True:
+            try:
+                self.jobs.get_nowait()
+            except queue.Empty:
+                break
+        while True:
+            try:
+                self.events.get_nowait()
+            except queue.Empty:
+                break
+        return running
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for _ in self.threads:
+            self.jobs.put(None)
+        uninstall_thread_router()
+
+
+EXECUTORS = ("process", "thread", "inline")
+
+
+def _keep() -> None:
+    return None
+
+
+def make_executor(kind: str | Executor, max_workers: int | None = None) -> tuple[Executor, Callable[[], None]]:
+    """An executor for ``kind`` ("process", "thread", "inline" or an Executor) and what to call when done with it."""
+    from ..errors import InvalidArgumentError
+
+    if not isinstance(kind, str):
+        if isinstance(kind, Executor):
+            return kind, _keep
+        raise InvalidArgumentError(f"executor must be one of {', '.join(EXECUTORS)} or an Executor, not {kind!r}")
+    if kind == "process":
+        from .procpool import shared_process_executor
+
+        return shared_process_executor(max_workers)
+    if kind == "thread":
+        thread_ex = ThreadExecutor(max_workers)
+        return thread_ex, thread_ex.close
+    if kind == "inline":
+        inline_ex = InlineExecutor(max_workers)
+        return inline_ex, inline_ex.close
+    raise InvalidArgumentError(f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")

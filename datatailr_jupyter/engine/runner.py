@@ -1,0 +1,474 @@
+"""The run loop: a ready-queue scheduler that executes one run of a Blueprint over an injected Executor.
+
+Design (only the loop thread mutates run state; executors only run jobs and report events):
+
+1. The run and its tasks exist in the store (``start_run``); the loop marks the run running and records the
+   tasks a rerun reuses (``reused_from_run``, by reference) or skips (``did_not_run``).
+2. Each task whose dependencies have all completed is *ready*: the loop builds its Job -- log files, the
+   function, the argument map and the upstream values -- and submits it (state ``pending``).
+3. The loop waits for executor events: ``Started`` (state ``running``) and ``Outcome``. A completed task's
+   result was encoded in the worker; it is committed with the task's completion in the same ``update_tasks``
+   call, and all updates of one loop iteration go in one call. A failed task's downstream tasks end
+   ``did_not_run``; independent branches go on. Newly ready tasks are submitted only after their upstream
+   results are committed.
+4. Upstream values: in-process executors get the Python object the upstream task returned. Process workers
+   get its encoded bytes (kept by the loop until the last consumer is submitted, small results only) or, for
+   results written to files, the bytes read back from the store; the worker decodes them.
+5. The run ends ``completed`` when every task it was meant to run completed, else ``failed`` (error_message =
+   first failure). KeyboardInterrupt stops it: running tasks are killed and end ``stopped``, tasks not started
+   end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised.
+
+Every recorded time comes from the injected clock (``clock.now()``), so histories can be recorded backdated.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..models import RunState, TaskError, Trigger, check_env
+from ..store.protocols import EncodedResult, NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
+from .clock import Clock, system_clock
+from .executors import Executor, Started, make_executor
+from .graph import SYSTEM_PARAMS, Blueprint
+from .workers import Input, Job, Outcome, system_line
+
+__all__ = ["RunLoop", "engine_owner", "open_run_store", "resolve_env", "run_blueprint", "start_run"]
+
+_FLUSH_LOGS_EVERY = 0.5
+
+
+def _process_start() -> str:
+    try:
+        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return str(int(time.time()))
+
+
+_OWNER = f"{socket.gethostname()}:{os.getpid()}:{_process_start()}"
+
+
+def engine_owner() -> str:
+    """``host:pid:process-start`` of this process, recorded on runs so a store can recover a dead engine's runs."""
+    return (
+        _OWNER
+        if _OWNER.split(":")[1] == str(os.getpid())
+        else f"{socket.gethostname()}:{os.getpid()}:{_process_start()}"
+    )
+
+
+def open_run_store(store: RunStore | str | None) -> RunStore:
+    """A store object as given, a store URL or directory opened, or the configured store."""
+    from ..settings import resolve, store_url_from
+    from ..store.registry import open_store
+
+    if store is None:
+        settings = resolve()
+        return open_store(settings.store_url, token=settings.token)
+    if isinstance(store, str):
+        return open_store(store_url_from(store))
+    return store
+
+
+def resolve_env(env: str | None) -> str:
+    if env is not None:
+        return check_env(env)
+    from ..settings import resolve
+
+    return resolve().env
+
+
+def start_run(
+    store: RunStore,
+    blueprint: Blueprint,
+    job_version: int,
+    env: str,
+    *,
+    params: dict[str, Any] | None = None,
+    trigger: Trigger = Trigger.LOCAL,
+    rerun_of: int | None = None,
+    partial_rerun: bool = False,
+    scheduled_time: datetime | None = None,
+    clock: Clock = system_clock,
+) -> int:
+    """Create the run and its tasks (state pending); returns the run id."""
+    tasks = tuple(TaskSpec(t.id, t.name, t.entrypoint, t.dependencies, t.resources) for t in blueprint.tasks)
+    summary = store.create_run(
+        NewRun(
+            workflow=blueprint.workflow,
+            env=env,
+            job_version=job_version,
+            tasks=tasks,
+            trigger=trigger,
+            params=params or {},
+            rerun_of=rerun_of,
+            partial_rerun=partial_rerun,
+            scheduled_time=scheduled_time,
+            submit_time=clock.now(),
+            owner=engine_owner(),
+        )
+    )
+    return summary.run_id
+
+
+class RunLoop:
+    """Executes the tasks of one created run; ``run()`` returns the run's final state."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        run_id: int,
+        blueprint: Blueprint,
+        executor: Executor,
+        *,
+        clock: Clock = system_clock,
+        reuse: dict[int, tuple[int, int]] | None = None,
+        skip: set[int] | None = None,
+        scheduled_time: datetime | None = None,
+        poll: float = 0.25,
+    ) -> None:
+        self.store, self.run_id, self.bp, self.executor, self.clock = store, run_id, blueprint, executor, clock
+        self.reuse = dict(reuse or {})
+        self.skip = set(skip or ())
+        self.scheduled_time = scheduled_time
+        self.poll = poll
+        self.tasks = {t.id: t for t in blueprint.tasks}
+        self.children: dict[int, list[int]] = defaultdict(list)
+        for t in blueprint.tasks:
+            for d in t.dependencies:
+                self.children[d].append(t.id)
+        self.state: dict[int, RunState] = {}
+        self.waiting: dict[int, int] = {}  # task -> number of dependencies not completed yet
+        self.consumers: dict[int, int] = {}  # task -> consumers not submitted yet (its value is kept until 0)
+        self.values: dict[int, Input] = {}  # upstream values kept for consumers not submitted yet
+        self.stored: dict[int, tuple[int, int]] = {}  # ... or where to read them: (run id, task id)
+        self.ready: list[int] = []
+        self.active: set[int] = set()  # submitted, no outcome yet
+        self.batch: dict[int, dict[str, Any]] = {}
+        self.committed: set[int] = set()  # tasks whose terminal state is in the store
+        self.first_error: str | None = None
+        self.staging = store.staging_dir()
+        self.temp_logs: dict[tuple[int, str], tuple[Path, int]] = {}
+        self.temp_dir: str | None = None
+        self.log_dirs: set[Path] = set()
+        self.functions: dict[int, bytes] = {}
+        self.last_log_flush = 0.0
+        self.system: dict[str, str] = {}
+
+    # ------------------------------------------------------------ updates
+
+    def _update(self, task_id: int, **fields: Any) -> None:
+        self.batch.setdefault(task_id, {}).update(fields)
+        if "state" in fields:
+            self.state[task_id] = fields["state"]
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, {}
+        self.store.update_tasks(self.run_id, [TaskUpdate(task_id=tid, **f) for tid, f in batch.items()])
+        self.committed.update(tid for tid, f in batch.items() if "state" in f and f["state"].is_terminal)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> RunState:
+        try:
+            self._begin()
+            while self.active or self.ready:
+                self._submit_ready()
+                for event in self.executor.wait(self.poll):
+                    if isinstance(event, Started):
+                        self._update(
+                            event.task_id, state=RunState.RUNNING, start_time=event.time, host=event.host, attempt=1
+                        )
+                    else:
+                        self._finished(event)
+                self._pump_logs()
+                self._flush()
+            return self._finish()
+        except KeyboardInterrupt:
+            self._stop("stopped by KeyboardInterrupt (Ctrl+C)")
+            counts: dict[str, int] = defaultdict(int)
+            for state in self.state.values():
+                counts[state.value] += 1
+            summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            print(
+                f"run {self.run_id} of {self.bp.workflow!r} stopped by KeyboardInterrupt ({summary})", file=sys.stderr
+            )
+            raise
+        except BaseException as exc:
+            self._stop(f"engine error: {type(exc).__name__}: {exc}", RunState.FAILED)
+            raise
+        finally:
+            if self.temp_dir is not None:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def _begin(self) -> None:
+        start = self.clock.now()
+        self.store.update_run(self.run_id, RunUpdate(state=RunState.RUNNING, start_time=start))
+        scheduled = self.scheduled_time
+        base = {
+            "rundate": (scheduled or start).date().isoformat(),
+            "scheduled_time": scheduled.isoformat() if scheduled else "",
+            "started_at": start.isoformat(),
+            "batch_name": self.bp.workflow,
+        }
+        for name in SYSTEM_PARAMS:
+            value = os.environ.get(f"DATATAILR_BATCH_ARG_{name.upper()}")
+            if value is not None and name != "job_name":
+                base[name] = value
+        self.system = base
+        for tid, (source_run, source_task) in self.reuse.items():
+            if source_task == tid:  # shared by reference
+                self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run)
+            else:  # the task has another id in this version: the store shares by id, so copy the bytes
+                meta, data = self.store.read_result(source_run, source_task)
+                self._update(tid, state=RunState.COMPLETED, result=EncodedResult(meta=meta, data=data))
+            self.stored[tid] = (source_run, source_task)
+        for tid in self.skip:
+            self._update(tid, state=RunState.DID_NOT_RUN)
+        for t in self.bp.tasks:
+            self.consumers[t.id] = sum(1 for c in self.children[t.id] if c not in self.reuse and c not in self.skip)
+            if t.id in self.reuse or t.id in self.skip:
+                continue
+            self.waiting[t.id] = sum(1 for d in t.dependencies if d not in self.reuse)
+            if self.waiting[t.id] == 0:
+                self.ready.append(t.id)
+        self._flush()
+
+    def _finish(self) -> RunState:
+        self._pump_logs(force=True)
+        self._flush()
+        meant = [tid for tid in self.tasks if tid not in self.skip]
+        if all(self.state.get(tid) is RunState.COMPLETED for tid in meant):
+            final = RunState.COMPLETED
+        else:
+            final = RunState.FAILED
+        self.store.update_run(
+            self.run_id, RunUpdate(state=final, end_time=self.clock.now(), error_message=self.first_error)
+        )
+        return final
+
+    def _stop(self, reason: str, final: RunState = RunState.STOPPED) -> None:
+        running = self.executor.cancel() | {t for t in self.active if self.state.get(t) is RunState.RUNNING}
+        now = self.clock.now()
+        self.batch = {}
+        for tid in self.tasks:
+            if tid in self.committed:
+                continue
+            if tid in running:
+                self._update(tid, state=RunState.STOPPED, end_time=now, error=TaskError("Stopped", reason))
+                self._append_line(tid, f"end {self.tasks[tid].name!r}: stopped: {reason}")
+            elif self.state.get(tid) is RunState.COMPLETED and tid in self.reuse:
+                self._update(tid, state=RunState.COMPLETED, reused_from_run=self.reuse[tid][0])
+            else:
+                self._update(tid, state=RunState.DID_NOT_RUN)
+        try:
+            self._pump_logs(force=True)
+            self._flush()
+            self.store.update_run(self.run_id, RunUpdate(state=final, end_time=now, error_message=reason))
+        except Exception as exc:
+            print(f"datatailr_jupyter: could not record the end of run {self.run_id}: {exc}", file=sys.stderr)
+
+    # ------------------------------------------------------------ tasks
+
+    def _log_file(self, tid: int, stream: str) -> str:
+        path = self.store.log_path(self.run_id, tid, stream)
+        if path is None:
+            if self.temp_dir is None:
+                self.temp_dir = tempfile.mkdtemp(prefix=f"dt-run-{self.run_id}-")
+            path = Path(self.temp_dir) / f"{tid}.{stream}"
+            self.temp_logs[(tid, stream)] = (path, 0)
+        elif path.parent not in self.log_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_dirs.add(path.parent)
+        return str(path)
+
+    def _append_line(self, tid: int, text: str) -> None:
+        try:
+            with open(self._log_file(tid, "stdout"), "ab") as fh:
+                fh.write(system_line(self.clock, text))
+        except OSError:
+            pass
+
+    def _input(self, ref: int) -> Input:
+        if ref in self.values:
+            return self.values[ref]
+        meta, data = self.store.read_result(*self.stored[ref])
+        if self.executor.in_process:
+            from ..store.codecs import decode
+
+            value: Input = ("value", decode(meta, data, trusted=True))
+        else:
+            value = ("encoded", meta, data)
+        if self.consumers.get(ref, 0) > 1 and len(data) <= (1 << 24):
+            self.values[ref] = value  # several consumers: read it once
+        return value
+
+    def _submit_ready(self) -> None:
+        ready, self.ready = self.ready, []
+        for tid in ready:
+            t = self.tasks[tid]
+            inputs: dict[int, Input] = {}
+            for d in t.dependencies:
+                inputs[d] = self._input(d)
+                self.consumers[d] -= 1
+                if self.consumers[d] <= 0:
+                    self.values.pop(d, None)
+            function_bytes = None
+            if not self.executor.in_process:
+                key = id(t.function)
+                if key not in self.functions:
+                    from .versions import dump_code
+
+                    self.functions[key] = dump_code(t.function, [t.function])
+                function_bytes = self.functions[key]
+            job = Job(
+                run_id=self.run_id,
+                task_id=tid,
+                name=t.name,
+                attempt=1,
+                func_key="",
+                arguments=t.arguments,
+                inputs=inputs,
+                system={**self.system, "job_name": t.name},
+                env_vars=t.env_vars,
+                stdout=self._log_file(tid, "stdout"),
+                stderr=self._log_file(tid, "stderr"),
+                staging_dir=str(self.staging) if self.staging is not None else None,
+                clock=self.clock,
+                function=t.function if self.executor.in_process else None,
+                function_bytes=function_bytes,
+            )
+            self.executor.submit(job)
+            self.active.add(tid)
+            self._update(tid, state=RunState.PENDING)
+
+    def _finished(self, outcome: Outcome) -> None:
+        tid = outcome.task_id
+        if tid not in self.active:
+            return
+        self.active.discard(tid)
+        self._pump_task_logs(tid)
+        common: dict[str, Any] = {
+            "start_time": outcome.start_time,
+            "end_time": outcome.end_time,
+            "exit_code": outcome.exit_code,
+        }
+        if outcome.pid:
+            common["host"] = outcome.host
+        if outcome.ok:
+            self._update(tid, state=RunState.COMPLETED, result=outcome.result, **common)
+            if self.executor.in_process:
+                self.values[tid] = ("value", outcome.value)
+            elif outcome.result is not None and outcome.result.data is not None:
+                self.values[tid] = ("encoded", outcome.result.meta, outcome.result.data)
+            else:
+                self.stored[tid] = (self.run_id, tid)
+            if self.consumers.get(tid, 0) <= 0:
+                self.values.pop(tid, None)
+            for child in self.children[tid]:
+                if child in self.waiting:
+                    self.waiting[child] -= 1
+                    if self.waiting[child] == 0:
+                        self.ready.append(child)
+            return
+        self._update(tid, state=RunState.FAILED, error=outcome.error, **common)
+        if self.first_error is None and outcome.error is not None:
+            self.first_error = f"task {self.tasks[tid].name!r} failed: {outcome.error.type}: {outcome.error.message}"
+        for down in sorted(self.bp.downstream({tid}) - {tid}):
+            if down in self.waiting and self.state.get(down) is None:
+                self._update(down, state=RunState.DID_NOT_RUN)
+                del self.waiting[down]
+
+    # ------------------------------------------------------------ logs of stores without local log files
+
+    def _pump_task_logs(self, tid: int) -> None:
+        for stream in ("stdout", "stderr"):
+            if (tid, stream) in self.temp_logs:
+                self._pump_one(tid, stream)
+
+    def _pump_logs(self, force: bool = False) -> None:
+        if not self.temp_logs:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_log_flush < _FLUSH_LOGS_EVERY:
+            return
+        self.last_log_flush = now
+        for tid, stream in list(self.temp_logs):
+            self._pump_one(tid, stream)
+
+    def _pump_one(self, tid: int, stream: str) -> None:
+        path, offset = self.temp_logs[(tid, stream)]
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        if data:
+            self.store.append_log(self.run_id, tid, stream, data)
+            self.temp_logs[(tid, stream)] = (path, offset + len(data))
+
+
+def run_blueprint(
+    blueprint: Blueprint,
+    options: Any,
+    *,
+    env: str | None = None,
+    store: RunStore | str | None = None,
+    executor: str | Executor = "process",
+    max_workers: int | None = None,
+    params: dict[str, Any] | None = None,
+    trigger: Trigger = Trigger.LOCAL,
+    clock: Clock = system_clock,
+    scheduled_time: datetime | None = None,
+    job_version: int | None = None,
+) -> Any:
+    """Register the version if it changed, create the run, execute it, and return its RunHandle."""
+    from .handle import RunHandle
+    from .versions import register
+
+    run_store = open_run_store(store)
+    env_name = resolve_env(env)
+    if job_version is None:
+        job_version = register(run_store, blueprint, options).version
+    run_id = start_run(
+        run_store, blueprint, job_version, env_name, params=params, trigger=trigger,
+        scheduled_time=scheduled_time, clock=clock,
+    )  # fmt: skip
+    execute_run(run_store, run_id, blueprint, executor, max_workers, clock=clock, scheduled_time=scheduled_time)
+    return RunHandle(run_store, run_id)
+
+
+def execute_run(
+    store: RunStore,
+    run_id: int,
+    blueprint: Blueprint,
+    executor: str | Executor,
+    max_workers: int | None,
+    **loop_options: Any,
+) -> RunState:
+    """Run a created run to its end with an executor made from ``executor`` (closed or released afterwards)."""
+    ex, release = make_executor(executor, max_workers)
+    try:
+        state = RunLoop(store, run_id, blueprint, ex, **loop_options).run()
+    finally:
+        release()
+    if state is not RunState.COMPLETED:
+        detail = store.get_run(run_id).run
+        print(
+            f"run {run_id} of {blueprint.workflow!r} {state.value}: {detail.error_message or ''} "
+            f'(see its logs with %dt_runs "{blueprint.workflow}")',
+            file=sys.stderr,
+        )
+    return state

@@ -1,0 +1,49 @@
+"""The dt command prints tables and logs from a real store and turns bad input into one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from datatailr_jupyter.cli import main
+from tests.test_client import store_url  # noqa: F401  (fixture)
+
+
+def test_runs_and_run_and_logs(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert main(["--store", store_url, "runs", "Daily Sales Report", "--env", "prod", "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Daily Sales Report") == 3
+    run_id = int(out.splitlines()[2].split()[0])
+    assert main(["--store", store_url, "run", str(run_id)]) == 0
+    assert "calculate_total" in capsys.readouterr().out
+    assert main(["--store", store_url, "logs", str(run_id), "calculate_total"]) == 0
+    assert capsys.readouterr().out == f"line one of run {run_id}\nline two\n"
+
+
+def test_workflows_json(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    assert main(["--store", store_url, "--json", "workflows"]) == 0
+    assert '"name":"Daily Sales Report"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["runs", "Nope"], "no workflow named 'Nope'"),
+        (["runs", "--since", "yesterday"], "cannot read --since date 'yesterday'"),
+        (["run", "999999"], "run 999999"),
+        (["logs", "1", "nope"], "has no task 'nope'"),
+    ],
+)
+def test_bad_input_is_one_clear_line(
+    store_url: str,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    assert main(["--store", store_url, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dt: error: ") and message in err and "Traceback" not in err
+
+
+def test_unknown_store_scheme(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--store", "ftp://x", "workflows"]) == 2
+    assert "known schemes" in capsys.readouterr().err

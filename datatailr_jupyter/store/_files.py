@@ -1,0 +1,235 @@
+"""The files of the embedded run store: directory checks, durable result placement, logs, orphans, liveness."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import InvalidArgumentError, ResultDecodeError, StoreUnavailableError
+from ..models import ResultMeta
+from ._schema import check_file
+from ._writes import Placed
+from .codecs import CODECS
+from .protocols import STREAMS, EncodedResult
+
+INLINE_MAX = 64 * 1024
+"""Results up to this many bytes are kept in the database row (durable with the commit); larger ones in files."""
+
+_ENTRIES = {"runs.db", "runs.db-wal", "runs.db-shm", "runs.db-journal", "results", "logs", "staging"}
+
+Moved = list[tuple[Path, Path | None]]  # (file placed in results/, where it came from if the caller made it)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _process_start(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """Whether the engine ``host:pid:process-start`` that owns a run is gone. Unknown owners count as gone;
+    engines on other hosts count as alive, since this host cannot see them."""
+    if not owner:
+        return True
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True
+    host, pid, started = parts[0], int(parts[1]), parts[2]
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    now_started = _process_start(pid)
+    return now_started is not None and now_started != started
+
+
+class StoreFiles:
+    """Paths of one store directory. File names are built from integer ids only, never from names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db = root / "runs.db"
+        self.results = root / "results"
+        self.logs = root / "logs"
+        self.staging = root / "staging"
+
+    def prepare(self, create: bool) -> bool:
+        """Check the directory before changing anything; create it if allowed. Returns whether it is read-only."""
+        root = self.root
+        if root.exists() and not root.is_dir():
+            raise StoreUnavailableError(
+                f"{root} is a file, not a run store directory; choose a directory (sqlite:///path/to/dir)"
+            )
+        if not root.exists():
+            if not create:
+                raise StoreUnavailableError(f"there is no run store at {root}; check the path or create it")
+            try:
+                root.mkdir(parents=True)
+            except OSError as exc:
+                raise StoreUnavailableError(
+                    f"cannot create the run store directory {root}: {exc.strerror}; choose a writable location"
+                ) from None
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise StoreUnavailableError(
+                f"cannot read the run store directory {root}: permission denied; ask its owner for read access"
+            )
+        if self.db.exists():
+            check_file(self.db)
+        else:
+            strangers = sorted(p.name for p in root.iterdir() if p.name not in _ENTRIES)
+            if strangers:
+                raise StoreUnavailableError(
+                    f"{root} is not a run store (it has no runs.db) and is not empty ({', '.join(strangers[:5])}); "
+                    "choose a new or empty directory for the store"
+                )
+        if not (os.access(root, os.W_OK) and (not self.db.exists() or os.access(self.db, os.W_OK))):
+            if not self.db.exists():
+                raise StoreUnavailableError(f"{root} is read-only and holds no run store; choose another directory")
+            return True
+        for directory in (self.results, self.logs, self.staging):
+            directory.mkdir(exist_ok=True)
+        return False
+
+    # ------------------------------------------------------------ results
+
+    def result_path(self, run_id: int, task_id: int, codec: str) -> Path:
+        ext = CODECS[codec].ext if codec in CODECS else ".bin"
+        return self.results / str(int(run_id)) / f"{int(task_id)}{ext}"
+
+    def place(self, run_id: int, task_id: int, result: EncodedResult, moved: Moved) -> Placed:
+        """Make a result durable before its row is committed: small bytes go inline; otherwise a fsynced
+        staging file is renamed into results/<run>/<task>.<ext> and the directory fsynced."""
+        if (result.data is None) == (result.path is None):
+            raise InvalidArgumentError(f"the result of task {task_id} must have exactly one of data or path")
+        final = self.result_path(run_id, task_id, result.meta.codec)
+        origin: Path | None = None
+        if result.data is not None:
+            data = bytes(result.data)
+            meta = replace(result.meta, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+            if len(data) <= INLINE_MAX:
+                return Placed(meta, data)
+            source = self.staging / f"{uuid.uuid4().hex}.part"
+            try:
+                with open(source, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            except BaseException:
+                source.unlink(missing_ok=True)
+                raise
+        else:
+            source = Path(str(result.path)).resolve()
+            staging = self.staging.resolve()
+            if source == staging or not source.is_relative_to(staging) or not source.is_file():
+                raise InvalidArgumentError(
+                    f"result file {result.path} is not a file inside the store's staging directory {staging}"
+                )
+            size = source.stat().st_size
+            if size != result.meta.bytes:
+                raise InvalidArgumentError(
+                    f"result file {source} has {size} bytes but its meta says {result.meta.bytes}"
+                )
+            meta = result.meta if result.meta.sha256 else replace(result.meta, sha256=file_sha256(source))
+            origin = source
+        created = not final.parent.exists()
+        final.parent.mkdir(exist_ok=True)
+        if created:
+            fsync_dir(self.results)
+        os.replace(source, final)
+        moved.append((final, origin))
+        fsync_dir(final.parent)
+        return Placed(meta, None)
+
+    @staticmethod
+    def undo(moved: Moved) -> None:
+        """Take back placed files after a failed commit: unreferenced bytes must not stay in results/."""
+        for final, origin in moved:
+            try:
+                if origin is not None:
+                    os.replace(final, origin)
+                else:
+                    final.unlink()
+            except OSError:
+                pass
+
+    def read_result(self, meta: ResultMeta, owner: int, owner_task: int) -> bytes | None:
+        try:
+            return self.result_path(owner, owner_task, meta.codec).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def verify(meta: ResultMeta, data: bytes | None, where: str, label: str) -> bytes:
+        if data is None:
+            raise ResultDecodeError(
+                f"the result of {where} is missing from {label} (truncated/corrupt store); rerun the task to "
+                "produce it again"
+            )
+        if len(data) != meta.bytes or (meta.sha256 and hashlib.sha256(data).hexdigest() != meta.sha256):
+            raise ResultDecodeError(
+                f"the result of {where} is truncated/corrupt ({len(data):,} bytes, expected {meta.bytes:,} with "
+                "the recorded sha256); rerun the task to produce it again"
+            )
+        return data
+
+    def remove_orphans(self, run_id: int, kept: set[str]) -> None:
+        """Delete result files of a run that no row points at (left by a crash between rename and commit)."""
+        folder = self.results / str(int(run_id))
+        if not folder.is_dir():
+            return
+        for entry in folder.iterdir():
+            if entry.name not in kept:
+                entry.unlink(missing_ok=True)
+
+    def clean_staging(self, before: float) -> None:
+        """Delete staging files older than ``before`` (newer ones may belong to a live engine)."""
+        try:
+            entries = list(os.scandir(self.staging))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------ logs
+
+    def log_path(self, run_id: int, task_id: int, stream: str) -> Path:
+        if stream not in STREAMS:
+            raise InvalidArgumentError(f"unknown log stream {stream!r}; use one of {', '.join(STREAMS)}")
+        return self.logs / str(int(run_id)) / f"{int(task_id)}.{stream}"
+
+    def log_sizes(self, run_id: int) -> dict[str, int]:
+        try:
+            with os.scandir(self.logs / str(int(run_id))) as entries:
+                return {e.name: e.stat().st_size for e in entries}
+        except OSError:
+            return {}

@@ -1,0 +1,393 @@
+"""Write operations of the embedded run store, each run inside one BEGIN IMMEDIATE transaction (a Tx)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import InvalidArgumentError, InvalidNameError, RunNotFoundError, StoreError, VersionNotFoundError
+from ..models import (
+    ResultMeta,
+    RunState,
+    RunSummary,
+    TaskError,
+    Trigger,
+    Version,
+    check_env,
+    check_name,
+    normalize_name,
+)
+from . import _queries as q
+from ._schema import ALL_ENVS, ALL_WORKFLOWS, Tx
+from .protocols import NewRun, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
+
+ACTIVE = ("created", "scheduled", "pending", "running")
+Bucket = tuple[int, str, int]  # (t, state, is_root) of a run, as the count tables see it
+
+
+def to_json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{what} must be plain JSON (str, number, bool, None, list, dict): {exc}") from None
+
+
+def _error_text(error: TaskError) -> str:
+    return f"{error.type}: {error.message}"[:2000]
+
+
+# ---------------------------------------------------------------- derived tables
+
+
+def account(tx: Tx, wf_id: int, env: str, old: Bucket | None, new: Bucket | None) -> None:
+    """Move one run between the day/hour count buckets (with their all-workflow and all-env roll-ups).
+    Buckets that drop to 0 stay as rows with n = 0; every reader sums, so they cost nothing."""
+    if old == new:
+        return
+    for sign, item in ((-1, old), (1, new)):
+        if item is None:
+            continue
+        t, state, root = item
+        for w in (wf_id, ALL_WORKFLOWS):
+            for e in (env, ALL_ENVS):
+                tx.execute(
+                    "INSERT INTO run_days VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id, env, day, state, "
+                    "is_root) DO UPDATE SET n = n + excluded.n",
+                    (w, e, t // q.DAY, state, root, sign),
+                )
+                tx.execute(
+                    "INSERT INTO run_hours VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id, env, hour, state, "
+                    "is_root) DO UPDATE SET n = n + excluded.n",
+                    (w, e, t // q.HOUR, state, root, sign),
+                )
+
+
+def refresh_recent(tx: Tx, wf_id: int, env: str, added: int) -> None:
+    """Recount the workflow/env summary row: ``added`` more runs, and its 10 newest runs from the index."""
+    rows = tx.execute(
+        "SELECT run_id, state, start_time, t FROM runs WHERE workflow_id = ? AND env = ? "
+        "ORDER BY t DESC, run_id DESC LIMIT ?",
+        (wf_id, env, q.RECENT),
+    ).fetchall()
+    tx.execute(
+        "INSERT INTO wf_env VALUES (?, ?, ?, ?) ON CONFLICT (workflow_id, env) "
+        "DO UPDATE SET n_runs = n_runs + excluded.n_runs, recent = excluded.recent",
+        (wf_id, env, added, json.dumps([list(r) for r in rows])),
+    )
+
+
+def rebuild_derived(tx: Tx) -> None:
+    """Recompute every count and summary row from the runs table (bulk loads; consistency checks)."""
+    tx.execute("DELETE FROM run_days")
+    tx.execute("DELETE FROM run_hours")
+    tx.execute("DELETE FROM wf_env")
+    tx.execute("DROP TABLE IF EXISTS temp.hours")
+    tx.execute(
+        "CREATE TEMP TABLE hours AS SELECT workflow_id, env, (t / 3600000000) - (t < 0 AND t % 3600000000 != 0) "
+        "AS hour, state, is_root, count(*) AS n FROM runs GROUP BY 1, 2, 3, 4, 5"
+    )
+    for target, unit in (("run_hours", "hour"), ("run_days", "(hour / 24) - (hour < 0 AND hour % 24 != 0)")):
+        for wf, env in (("workflow_id", "env"), ("0", "env"), ("workflow_id", "'*'"), ("0", "'*'")):
+            tx.execute(
+                f"INSERT INTO {target} SELECT {wf}, {env}, {unit} AS b, state, is_root, sum(n) FROM temp.hours "  # noqa: S608 - constant fragments
+                f"GROUP BY {wf}, {env}, b, state, is_root"
+            )
+    tx.execute("DROP TABLE temp.hours")
+    for wf_id, env, n in tx.execute("SELECT workflow_id, env, count(*) FROM runs GROUP BY 1, 2").fetchall():
+        refresh_recent(tx, wf_id, env, n)
+
+
+# ---------------------------------------------------------------- versions and runs
+
+
+def register_version(tx: Tx, spec: VersionSpec, now: int) -> Version:
+    name = check_name(spec.workflow, "workflow name")
+    key = normalize_name(name)
+    if not key:
+        raise InvalidNameError(f"workflow name {name!r} has no letter or digit; give it at least one")
+    definition = to_json(spec.definition, "the workflow definition")
+    row = tx.execute("SELECT id FROM workflows WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        wf_id = int(tx.execute("INSERT INTO workflows (key, name) VALUES (?, ?)", (key, name)).lastrowid or 0)
+    else:
+        wf_id = int(row[0])
+        tx.execute("UPDATE workflows SET name = ? WHERE id = ? AND name != ?", (name, wf_id, name))
+    latest = tx.execute(
+        "SELECT version, created_at, definition_hash, definition, schedule FROM versions WHERE workflow_id = ? "
+        "ORDER BY version DESC LIMIT 1",
+        (wf_id,),
+    ).fetchone()
+    if latest is not None and latest[2] == spec.definition_hash:
+        return q.version_record(key, latest)
+    number = 1 if latest is None else latest[0] + 1
+    tasks = spec.definition.get("tasks") if isinstance(spec.definition, dict) else None
+    tx.execute(
+        "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (wf_id, number, now, spec.definition_hash, definition, spec.schedule,
+         len(tasks) if isinstance(tasks, list) else 0, spec.code),
+    )  # fmt: skip
+    return q.version_record(key, (number, now, spec.definition_hash, definition, spec.schedule))
+
+
+def _check_tasks(tasks: Sequence[TaskSpec]) -> None:
+    ids = [t.id for t in tasks]
+    if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in ids) or len(set(ids)) != len(ids):
+        raise InvalidArgumentError(f"task ids must be distinct integers >= 0, got {ids[:50]}")
+    for t in tasks:
+        check_name(t.name, "task name")
+        missing = [d for d in t.dependencies if d not in set(ids)]
+        if missing:
+            raise InvalidArgumentError(f"task {t.name!r} depends on unknown task ids {missing}")
+
+
+def create_run(tx: Tx, run: NewRun, now: int, label: str) -> RunSummary:
+    env = check_env(run.env)
+    check_name(run.workflow, "workflow name")
+    wf_id, _key, name = q.workflow(tx, run.workflow)
+    if tx.execute("SELECT 1 FROM versions WHERE workflow_id = ? AND version = ?", (wf_id, run.job_version)).fetchone():
+        pass
+    else:
+        existing = [v for (v,) in tx.execute("SELECT version FROM versions WHERE workflow_id = ?", (wf_id,))]
+        raise VersionNotFoundError(
+            f"workflow {name!r} has no version {run.job_version!r} (its versions are {q.versions_text(existing)}); "
+            "register the version before creating runs of it"
+        )
+    _check_tasks(run.tasks)
+    original = None
+    if run.rerun_of is not None:
+        parent = tx.execute(
+            "SELECT workflow_id, original_run_id FROM runs WHERE run_id = ?", (run.rerun_of,)
+        ).fetchone()
+        if parent is None:
+            raise RunNotFoundError(f"run {run.rerun_of} does not exist in store {label}, so it cannot be rerun")
+        if parent[0] != wf_id:
+            raise InvalidArgumentError(
+                f"run {run.rerun_of} is not a run of workflow {name!r}; a rerun keeps its workflow"
+            )
+        original = parent[1] if parent[1] is not None else run.rerun_of
+    submit = now if run.submit_time is None else q.to_us(run.submit_time)
+    state = RunState.parse(run.state).value
+    root = 1 if original is None else 0
+    counts = {RunState.CREATED.value: len(run.tasks)} if run.tasks else {}
+    cursor = tx.execute(
+        "INSERT INTO runs (workflow_id, env, job_version, state, trigger, original_run_id, rerun_of, partial_rerun, "
+        "is_root, submit_time, scheduled_time, t, params, n_tasks, task_counts, owner) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (wf_id, env, run.job_version, state, Trigger(run.trigger).value, original, run.rerun_of,
+         int(run.partial_rerun), root, submit, q.to_us(run.scheduled_time), submit,
+         to_json(run.params, "run params"), len(run.tasks), json.dumps(counts), run.owner),
+    )  # fmt: skip
+    run_id = int(cursor.lastrowid or 0)
+    tx.executemany(
+        "INSERT INTO tasks (run_id, task_id, name, function, dependencies, resources, state) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'created')",
+        [(run_id, t.id, t.name, t.function, json.dumps(list(t.dependencies)), to_json(t.resources, "resources"))
+         for t in run.tasks],
+    )  # fmt: skip
+    if original is not None:
+        tx.execute("UPDATE runs SET n_reruns = n_reruns + 1 WHERE run_id = ?", (original,))
+    account(tx, wf_id, env, None, (submit or 0, state, root))
+    refresh_recent(tx, wf_id, env, 1)
+    return q.summary(q.run_row(tx, run_id, label))
+
+
+def update_run(tx: Tx, run_id: int, update: RunUpdate, label: str) -> None:
+    row = tx.execute(
+        "SELECT workflow_id, env, state, t, submit_time, start_time, is_root FROM runs WHERE run_id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        raise RunNotFoundError(f"run {run_id} does not exist in store {label}")
+    wf_id, env, state, t, submit, start, root = row
+    new_state = state if update.state is None else RunState.parse(update.state).value
+    new_start = start if update.start_time is None else q.to_us(update.start_time)
+    new_t = submit if new_start is None else new_start
+    tx.execute(
+        "UPDATE runs SET state = ?, start_time = ?, t = ?, end_time = coalesce(?, end_time), "
+        "error_message = coalesce(?, error_message) WHERE run_id = ?",
+        (new_state, new_start, new_t, q.to_us(update.end_time), update.error_message, run_id),
+    )
+    account(tx, wf_id, env, (t, state, root), (new_t, new_state, root))
+    if (new_state, new_start) != (state, start):
+        refresh_recent(tx, wf_id, env, 0)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A result made durable before its commit: inline bytes, or a file already renamed into results/."""
+
+    meta: ResultMeta
+    inline: bytes | None
+
+
+def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dict[int, Placed], label: str) -> None:
+    run = tx.execute("SELECT task_counts, error_message FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if run is None:
+        raise RunNotFoundError(f"run {run_id} does not exist in store {label}")
+    counts = Counter(json.loads(run[0]))
+    first_error = run[1]
+    for i, u in enumerate(updates):
+        state, meta = q.task_row(tx, run_id, u.task_id, label, "state, result_meta")
+        result: tuple[Any, ...] = (None, None, None, None, None)
+        if u.result is not None or u.reused_from_run is not None:
+            if u.result is not None and u.reused_from_run is not None:
+                raise InvalidArgumentError(f"task {u.task_id}: give a result or reused_from_run, not both")
+            if meta is not None:
+                raise StoreError(
+                    f"task {u.task_id} of run {run_id} already has a result; results are never overwritten "
+                    "(rerun the workflow to make a new one)"
+                )
+            if u.result is not None:
+                p = placed[i]
+                result = (to_json(p.meta.to_dict(), "result meta"), run_id, u.task_id, int(p.inline is not None), None)
+                if p.inline is not None:
+                    tx.execute("INSERT INTO result_blobs VALUES (?, ?, ?)", (run_id, u.task_id, p.inline))
+            else:
+                result = _reuse(tx, run_id, u.task_id, int(u.reused_from_run or 0), label)
+        new_state = state if u.state is None else RunState.parse(u.state).value
+        if new_state != state:
+            counts[state] -= 1
+            counts[new_state] += 1
+        error = None if u.error is None else to_json(u.error.to_dict(), "task error")
+        if u.error is not None and first_error is None:
+            first_error = _error_text(u.error)
+        tx.execute(
+            "UPDATE tasks SET state = ?, start_time = coalesce(?, start_time), end_time = coalesce(?, end_time), "
+            "attempt = coalesce(?, attempt), exit_code = coalesce(?, exit_code), error = coalesce(?, error), "
+            "host = coalesce(?, host), result_meta = coalesce(?, result_meta), result_run = coalesce(?, result_run), "
+            "result_task = coalesce(?, result_task), result_inline = coalesce(?, result_inline), "
+            "reused_from_run = coalesce(?, reused_from_run) WHERE run_id = ? AND task_id = ?",
+            (new_state, q.to_us(u.start_time), q.to_us(u.end_time), u.attempt, u.exit_code, error, u.host,
+             *result, run_id, u.task_id),
+        )  # fmt: skip
+    clean = {k: v for k, v in sorted(counts.items()) if v > 0}
+    tx.execute(
+        "UPDATE runs SET task_counts = ?, error_message = ? WHERE run_id = ?", (json.dumps(clean), first_error, run_id)
+    )
+
+
+def _reuse(tx: Tx, run_id: int, task_id: int, source: int, label: str) -> tuple[Any, ...]:
+    """The result columns of ``task_id`` in run ``source``, pointing at the run that owns the bytes."""
+    if source == run_id:
+        raise InvalidArgumentError(f"task {task_id} of run {run_id} cannot reuse its own result")
+    meta, owner, owner_task, inline, reused = q.task_row(
+        tx, source, task_id, label, "result_meta, result_run, result_task, result_inline, reused_from_run"
+    )
+    if meta is None:
+        return (None, None, None, None, reused or source)
+    return (meta, owner, owner_task, inline, owner)
+
+
+def claim_schedule(tx: Tx, workflow: str, env: str, at: int, now: int) -> bool:
+    key = normalize_name(check_name(workflow, "workflow name"))
+    cursor = tx.execute("INSERT OR IGNORE INTO schedule_claims VALUES (?, ?, ?, ?)", (key, check_env(env), at, now))
+    return cursor.rowcount == 1
+
+
+# ---------------------------------------------------------------- recovery
+
+
+def recover(tx: Tx, is_dead: Callable[[str | None], bool], now: int) -> list[int]:
+    """End the active runs of dead engines: running tasks failed (EngineLost), unstarted did_not_run."""
+    rows = tx.execute(
+        "SELECT run_id, owner, error_message FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
+    ).fetchall()
+    recovered: list[int] = []
+    for run_id, owner, message in rows:
+        if not is_dead(owner):
+            continue
+        who = owner or "that created it"
+        lost = to_json(
+            TaskError("EngineLost", f"the engine process {who} ended before this task finished").to_dict(), ""
+        )
+        tx.execute(
+            "UPDATE tasks SET state = 'failed', end_time = ?, error = coalesce(error, ?) "
+            "WHERE run_id = ? AND state = 'running'",
+            (now, lost, run_id),
+        )
+        tx.execute(
+            "UPDATE tasks SET state = 'did_not_run' WHERE run_id = ? AND state IN ('created', 'scheduled', 'pending')",
+            (run_id,),
+        )
+        counts = dict(tx.execute("SELECT state, count(*) FROM tasks WHERE run_id = ? GROUP BY state", (run_id,)))
+        reason = f"the engine process {who} ended before this run finished"
+        if message:
+            reason = f"{message} (then {reason})"[:2000]
+        tx.execute(
+            "UPDATE runs SET task_counts = ?, error_message = ? WHERE run_id = ?",
+            (json.dumps(dict(sorted(counts.items()))), reason, run_id),
+        )
+        update_run(tx, run_id, RunUpdate(state=RunState.FAILED, end_time=q.from_us(now)), "")
+        recovered.append(run_id)
+    return recovered
+
+
+# ---------------------------------------------------------------- bulk load (benchmarks, imports)
+
+
+@dataclass(frozen=True)
+class BulkRun:
+    """A finished (or active) run to load as is. ``rerun_of`` is the index of an earlier run in the same batch."""
+
+    workflow: str
+    env: str
+    job_version: int
+    state: RunState
+    submit_time: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    tasks: tuple[TaskSpec, ...]
+    task_states: tuple[RunState, ...]
+    rerun_of: int | None = None
+    trigger: Trigger = Trigger.LOCAL
+    error_message: str | None = None
+
+
+def bulk_load(tx: Tx, runs: Sequence[BulkRun], label: str) -> list[int]:
+    """Insert many runs with executemany in this one transaction, then rebuild the derived tables."""
+    ids: dict[str, int] = {}
+    for name in {r.workflow for r in runs}:
+        ids[name] = q.workflow(tx, name)[0]
+    base = int(tx.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()[0])
+    originals: list[int | None] = []
+    reruns: Counter[int] = Counter()
+    run_rows = []
+    task_rows = []
+    for i, r in enumerate(runs):
+        run_id = base + 1 + i
+        original = None
+        if r.rerun_of is not None:
+            if not 0 <= r.rerun_of < i:
+                raise InvalidArgumentError(f"bulk run {i}: rerun_of must be the index of an earlier run")
+            original = originals[r.rerun_of] or base + 1 + r.rerun_of
+            reruns[original] += 1
+        originals.append(original)
+        submit, start = q.to_us(r.submit_time), q.to_us(r.start_time)
+        counts = dict(sorted(Counter(s.value for s in r.task_states).items()))
+        run_rows.append(
+            (run_id, ids[r.workflow], check_env(r.env), r.job_version, r.state.value, r.trigger.value, original,
+             None if r.rerun_of is None else base + 1 + r.rerun_of, int(r.rerun_of is not None),
+             int(original is None), submit, start, q.to_us(r.end_time), start if start is not None else submit,
+             "{}", len(r.tasks), json.dumps(counts), r.error_message)
+        )  # fmt: skip
+        for spec, state in zip(r.tasks, r.task_states, strict=True):
+            task_rows.append(
+                (run_id, spec.id, spec.name, spec.function, json.dumps(list(spec.dependencies)), "{}", state.value)
+            )
+    tx.executemany(
+        "INSERT INTO runs (run_id, workflow_id, env, job_version, state, trigger, original_run_id, rerun_of, "
+        "partial_rerun, is_root, submit_time, start_time, end_time, t, params, n_tasks, task_counts, error_message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        run_rows,
+    )
+    tx.executemany(
+        "INSERT INTO tasks (run_id, task_id, name, function, dependencies, resources, state) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        task_rows,
+    )
+    tx.executemany("UPDATE runs SET n_reruns = n_reruns + ? WHERE run_id = ?", [(n, r) for r, n in reruns.items()])
+    rebuild_derived(tx)
+    return [base + 1 + i for i in range(len(runs))]

@@ -1,0 +1,374 @@
+"""Result codecs: Parquet for tables, .npy for arrays, JSON for JSON values, cloudpickle only as the fallback."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import reprlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any
+
+from ..errors import DatatailrJupyterError, ResultDecodeError, UntrustedPickleError
+from ..models import ResultMeta
+from .protocols import EncodedResult
+
+__all__ = [
+    "CODECS",
+    "PREVIEW_MAX",
+    "Codec",
+    "ResultEncodeError",
+    "decode",
+    "encode",
+    "encode_to_file",
+    "python_type",
+]
+
+PREVIEW_MAX = 2000
+"""Longest preview text, in characters."""
+
+_META_KEY = b"datatailr_jupyter"  # Parquet schema metadata naming the library a table came from
+
+
+def _check_pyarrow() -> None:
+    """Refuse pyarrow releases that execute code when reading untrusted Parquet/IPC files (CVE-2023-47248)."""
+    parts: list[int] = []
+    for piece in _dist_version("pyarrow").split(".")[:3]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    if tuple(parts) < (14, 0, 1):
+        raise ImportError(
+            f"pyarrow {_dist_version('pyarrow')} is installed; datatailr_jupyter needs pyarrow >= 14.0.1 "
+            "(older releases run code from untrusted Parquet files, CVE-2023-47248): pip install -U pyarrow"
+        )
+
+
+_check_pyarrow()
+
+
+class ResultEncodeError(DatatailrJupyterError):
+    """A task's return value cannot be stored by any codec (not even pickle)."""
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One way of turning bytes back into a value; ``safe`` codecs never run code from the bytes."""
+
+    name: str
+    ext: str
+    safe: bool
+    load: Callable[[ResultMeta, bytes], object]
+
+
+def python_type(value: object) -> str:
+    t = type(value)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+# ---------------------------------------------------------------- previews
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = PREVIEW_MAX
+_REPR.maxother = PREVIEW_MAX
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdeque = 50
+_REPR.maxdict = 30
+_REPR.maxlevel = 4
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= PREVIEW_MAX else text[: PREVIEW_MAX - 1] + "…"
+
+
+def _preview(value: Any) -> str:
+    try:
+        if isinstance(value, str):
+            return _cut(value)
+        module = type(value).__module__.split(".")[0]
+        if module == "pandas" and type(value).__name__ == "DataFrame":
+            return _cut(value.head(10).to_string(max_cols=20, max_colwidth=40))
+        if module == "pandas" and hasattr(value, "head"):
+            return _cut(value.head(10).to_string())
+        if module == "polars" and hasattr(value, "head"):
+            return _cut(str(value.head(10)))
+        if module == "pyarrow" and hasattr(value, "slice"):
+            return _cut(value.slice(0, 10).to_string(preview_cols=20))
+        if module == "numpy":
+            import numpy as np
+
+            return _cut(np.array2string(value, threshold=100, edgeitems=5, max_line_width=120))
+        return _cut(_REPR.repr(value))
+    except Exception:  # a broken __repr__ must not stop the result from being stored
+        return f"<{python_type(value)} object>"
+
+
+def _shape_and_length(value: object) -> tuple[tuple[int, ...] | None, int | None]:
+    shape = getattr(value, "shape", None)
+    module = type(value).__module__.split(".")[0]
+    if module in ("pandas", "numpy", "polars") and isinstance(shape, tuple):
+        return tuple(int(s) for s in shape), None
+    if module == "pyarrow" and hasattr(value, "num_rows") and hasattr(value, "num_columns"):
+        return (int(value.num_rows), int(value.num_columns)), None
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
+        return None, len(value)
+    return None, None
+
+
+def _meta(value: object, codec: str, data: bytes) -> ResultMeta:
+    shape, length = _shape_and_length(value)
+    return ResultMeta(
+        codec=codec,
+        bytes=len(data),
+        python_type=python_type(value),
+        shape=shape,
+        length=length,
+        preview=_preview(value),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+# ---------------------------------------------------------------- JSON
+
+_JSON_SCALARS = (type(None), bool, int, float, str)
+
+
+def _is_json(value: object, depth: int = 0) -> bool:
+    """Exact JSON types only: subclasses (numpy floats, enums, named tuples) would not come back as themselves."""
+    if depth > 200:
+        return False
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if kind is list:
+        return all(_is_json(v, depth + 1) for v in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return all(type(k) is str and _is_json(v, depth + 1) for k, v in value.items())  # type: ignore[attr-defined]
+    return False
+
+
+def _load_json(meta: ResultMeta, data: bytes) -> object:
+    return json.loads(data.decode("utf-8"))
+
+
+# ---------------------------------------------------------------- tables (Parquet)
+
+
+def _table_kind(value: object) -> str | None:
+    module = type(value).__module__.split(".")[0]
+    name = type(value).__name__
+    if module == "pandas" and name in ("DataFrame", "Series"):
+        return f"pandas.{name}"
+    if module == "polars" and name == "DataFrame":
+        return "polars.DataFrame"
+    if module == "pyarrow" and name == "Table":
+        return "pyarrow.Table"
+    return None
+
+
+def _to_arrow(value: Any, kind: str) -> Any:
+    import pyarrow as pa
+
+    extra: dict[str, Any] = {"kind": kind}
+    if kind == "pandas.Series":
+        json.dumps(value.name)  # a name that JSON cannot hold goes to pickle instead
+        extra["name"] = value.name
+        table = pa.Table.from_pandas(value.to_frame(name="__series__"), preserve_index=True)
+    elif kind == "pandas.DataFrame":
+        if not value.columns.is_unique:
+            raise ValueError("duplicate column names")
+        table = pa.Table.from_pandas(value, preserve_index=True)
+    elif kind == "polars.DataFrame":
+        table = value.to_arrow()
+    else:
+        table = value
+    metadata = dict(table.schema.metadata or {})
+    metadata[_META_KEY] = json.dumps(extra).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def _write_parquet(table: Any, sink: Any) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, sink, compression="zstd")
+
+
+def _load_parquet(meta: ResultMeta, data: bytes) -> object:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data))
+    extra = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+    kind = extra.get("kind", "pyarrow.Table")
+    if kind == "pandas.DataFrame":
+        return table.to_pandas()
+    if kind == "pandas.Series":
+        series = table.to_pandas()["__series__"]
+        series.name = extra.get("name")
+        return series
+    if kind == "polars.DataFrame":
+        import polars as pl
+
+        own = {k: v for k, v in (table.schema.metadata or {}).items() if k != _META_KEY}
+        return pl.from_arrow(table.replace_schema_metadata(own or None))
+    own = {k: v for k, v in (table.schema.metadata or {}).items() if k != _META_KEY}
+    return table.replace_schema_metadata(own or None)
+
+
+# ---------------------------------------------------------------- numpy (.npy)
+
+
+def _is_npy(value: object) -> bool:
+    import numpy as np
+
+    if type(value) is np.ndarray:
+        return not value.dtype.hasobject
+    return isinstance(value, np.generic) and not isinstance(value, np.object_)
+
+
+def _npy_bytes(value: Any) -> bytes:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(value), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _load_npy(meta: ResultMeta, data: bytes) -> object:
+    import numpy as np
+
+    array = np.load(io.BytesIO(data), allow_pickle=False)
+    if meta.python_type != "numpy.ndarray" and array.ndim == 0:
+        return array[()]  # a numpy scalar (np.float64, np.int64, ...)
+    return array
+
+
+# ---------------------------------------------------------------- pickle
+
+
+def _pickle_bytes(value: object) -> bytes:
+    import cloudpickle
+
+    try:
+        return bytes(cloudpickle.dumps(value))
+    except Exception as exc:
+        raise ResultEncodeError(
+            f"the task returned a {python_type(value)} that cannot be stored: pickling failed with "
+            f"{type(exc).__name__}: {exc}; return a table, array, JSON value or another picklable object"
+        ) from None
+
+
+def _load_pickle(meta: ResultMeta, data: bytes) -> object:
+    return pickle.loads(data)  # only reached through decode(), which checks trust first
+
+
+CODECS: dict[str, Codec] = {
+    "parquet": Codec("parquet", ".parquet", True, _load_parquet),
+    "npy": Codec("npy", ".npy", True, _load_npy),
+    "json": Codec("json", ".json", True, _load_json),
+    "pickle": Codec("pickle", ".pkl", False, _load_pickle),
+}
+"""Every codec by name; decode() refuses the unsafe ones (safe=False) unless the source is trusted."""
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _encode_bytes(value: object) -> tuple[str, bytes]:
+    if _is_json(value):
+        try:
+            return "json", json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except (ValueError, RecursionError):
+            pass
+    kind = _table_kind(value)
+    if kind is not None:
+        try:
+            buffer = io.BytesIO()
+            _write_parquet(_to_arrow(value, kind), buffer)
+            return "parquet", buffer.getvalue()
+        except Exception:  # mixed-type object columns, exotic names: keep the value via pickle
+            pass
+    if type(value).__module__.split(".")[0] == "numpy" and _is_npy(value):
+        return "npy", _npy_bytes(value)
+    return "pickle", _pickle_bytes(value)
+
+
+def encode(value: object) -> EncodedResult:
+    """The value in the safest codec that round-trips it, with its ResultMeta (size, sha256, preview)."""
+    codec, data = _encode_bytes(value)
+    return EncodedResult(meta=_meta(value, codec, data), data=data)
+
+
+def encode_to_file(value: object, directory: str | os.PathLike[str]) -> EncodedResult:
+    """Like encode(), but into a new fsynced file in ``directory`` (a store's staging_dir()); large tables
+    are written straight to the file."""
+    path = Path(directory) / f"{uuid.uuid4().hex}.part"
+    kind = _table_kind(value)
+    codec: str | None = None
+    if kind is not None:
+        try:
+            table = _to_arrow(value, kind)
+            with open(path, "wb") as fh:
+                _write_parquet(table, fh)
+            codec = "parquet"
+        except Exception:
+            codec = None
+    if codec is None:
+        codec, data = _encode_bytes(value)
+        with open(path, "wb") as fh:
+            fh.write(data)
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb+") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        os.fsync(fh.fileno())
+    shape, length = _shape_and_length(value)
+    meta = ResultMeta(
+        codec=codec,
+        bytes=size,
+        python_type=python_type(value),
+        shape=shape,
+        length=length,
+        preview=_preview(value),
+        sha256=digest.hexdigest(),
+    )
+    return EncodedResult(meta=meta, path=str(path))
+
+
+def decode(meta: ResultMeta, data: bytes, *, trusted: bool, source: str = "this store") -> object:
+    """The value back from its bytes. Pickles are refused (UntrustedPickleError) unless ``trusted``."""
+    codec = CODECS.get(meta.codec)
+    if codec is None:
+        raise ResultDecodeError(
+            f"the result is stored with codec {meta.codec!r}, which this version of datatailr_jupyter does not "
+            f"know (known: {', '.join(CODECS)}); upgrade datatailr_jupyter"
+        )
+    if not codec.safe and not trusted:
+        raise UntrustedPickleError(
+            f"refused to unpickle the {meta.python_type} result from {source} because it is not trusted "
+            "(unpickling runs code chosen by whoever wrote it); pass allow_pickle=True, or trust the store, "
+            "only if you trust its authors"
+        )
+    try:
+        return codec.load(meta, data)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        if codec.safe:
+            raise _corrupt(meta, data, exc) from None
+        raise ResultDecodeError(
+            f"the pickled {meta.python_type} result refers to code this process does not have ({exc}); "
+            "import or define it first, then load the result again"
+        ) from None
+    except Exception as exc:
+        raise _corrupt(meta, data, exc) from None
+
+
+def _corrupt(meta: ResultMeta, data: bytes, exc: Exception) -> ResultDecodeError:
+    return ResultDecodeError(
+        f"the {meta.codec} result ({meta.python_type}, {len(data):,} bytes) could not be decoded: "
+        f"{type(exc).__name__}: {str(exc)[:300]}; it may be truncated/corrupt; rerun the task to produce it again"
+    )

@@ -1,0 +1,391 @@
+"""The embedded run store: a directory holding runs.db (SQLite, WAL) plus results/, logs/ and staging/ files."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from ..errors import ResultNotFoundError, StoreError, StoreUnavailableError, StoreVersionError
+from ..models import (
+    ActivityGrid,
+    LogChunk,
+    LogMatch,
+    ResultMeta,
+    RunDetail,
+    RunPage,
+    RunQuery,
+    RunState,
+    RunSummary,
+    Version,
+    WorkflowInfo,
+)
+from . import _logs, _writes
+from . import _queries as q
+from ._files import INLINE_MAX, Moved, StoreFiles, owner_is_dead
+from ._schema import SCHEMA_VERSION, Tx, connect, migrate, snapshot, write
+from .protocols import DEFAULT_LOG_LIMIT, NewRun, RunUpdate, TaskUpdate, VersionSpec
+
+__all__ = ["INLINE_MAX", "SqliteRunStore", "open_sqlite_store"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _sql_errors(method: F) -> F:
+    """Report SQLite failures as StoreError naming the store and what to do."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteRunStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the run store {self.label} stayed locked by another process for 30 s; try again"
+                ) from None
+            if "readonly" in text:
+                raise StoreError(self._read_only_message()) from None
+            raise StoreError(f"the run store {self.label} failed: {text}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"the run store {self.label} is damaged ({exc}); restore {self._files.db} from a backup"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class SqliteRunStore:
+    """RunReader and RunWriter over one store directory. Safe to share between threads (one SQLite connection
+    per thread) and across fork (a child opens its own connections)."""
+
+    def __init__(self, path: Path | str, *, trusted: bool = True, create: bool = True) -> None:
+        self._root = Path(path).expanduser().absolute()
+        self._files = StoreFiles(self._root)
+        self._trusted = trusted
+        self._lock = threading.Lock()
+        self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._inherited: list[sqlite3.Connection] = []  # never used nor closed: they belong to the parent
+        self._pid = os.getpid()
+        self._closed = False
+        self._immutable = False
+        self._readonly = self._files.prepare(create)
+        try:
+            conn = self._conn()
+            if self._readonly:
+                found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                if found != SCHEMA_VERSION:
+                    raise StoreVersionError(
+                        f"the run store {self._root} has schema version {found} and is read-only here, so it "
+                        "cannot be upgraded; open it once with write access"
+                    )
+            else:
+                migrate(conn)
+                self.recover()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"cannot open the run store {self._root}: {exc}; check {self._files.db}") from None
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ opening
+
+    def _open(self) -> sqlite3.Connection:
+        if not self._readonly:
+            return connect(self._files.db, readonly=False)
+        try:
+            conn = connect(self._files.db, readonly=True, immutable=self._immutable)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            if self._immutable:
+                raise
+            self._immutable = True  # a WAL database in a directory we cannot write: read it as a snapshot
+            return connect(self._files.db, readonly=True, immutable=True)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"the run store {self.label} is closed; open it again")
+        if os.getpid() != self._pid:
+            self._after_fork()
+        key = threading.get_ident()
+        found = self._conns.get(key)
+        if found is not None and found[0] is threading.current_thread():
+            return found[1]
+        conn = self._open()
+        with self._lock:
+            for k, (thread, old) in list(self._conns.items()):
+                if not thread.is_alive() or k == key:
+                    del self._conns[k]
+                    old.close()
+            self._conns[key] = (threading.current_thread(), conn)
+        return conn
+
+    def _after_fork(self) -> None:
+        """In a forked child: set the parent's connections aside untouched (using or closing them could
+        corrupt the parent's view of the database) and open new ones on demand."""
+        self._inherited.extend(conn for _, conn in self._conns.values())
+        self._conns = {}
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def _read_only_message(self) -> str:
+        return (
+            f"the run store {self._root} is read-only for this process; runs can be read but not recorded. "
+            "Ask for write access or use another store"
+        )
+
+    @contextmanager
+    def _write(self) -> Iterator[Tx]:
+        if self._readonly:
+            raise StoreError(self._read_only_message())
+        with write(self._conn()) as tx:
+            yield tx
+
+    # ------------------------------------------------------------ RunReader
+
+    @property
+    def label(self) -> str:
+        return str(self._root)
+
+    @property
+    def trusted(self) -> bool:
+        return self._trusted
+
+    @property
+    def path(self) -> Path:
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"SqliteRunStore({str(self._root)!r})"
+
+    @_sql_errors
+    def list_envs(self) -> list[str]:
+        return [e for (e,) in self._conn().execute("SELECT DISTINCT env FROM wf_env ORDER BY env")]
+
+    @_sql_errors
+    def list_workflows(self, env: str | None = None) -> list[WorkflowInfo]:
+        with snapshot(self._conn()) as conn:
+            return q.list_workflows(conn, env)
+
+    @_sql_errors
+    def list_versions(self, workflow: str) -> list[Version]:
+        conn = self._conn()
+        wf_id, key, _ = q.workflow(conn, workflow)
+        rows = conn.execute(
+            "SELECT version, created_at, definition_hash, definition, schedule FROM versions "
+            "WHERE workflow_id = ? ORDER BY version",
+            (wf_id,),
+        )
+        return [q.version_record(key, r) for r in rows]
+
+    @_sql_errors
+    def get_version(self, workflow: str, version: int) -> Version:
+        row, key = q.version(self._conn(), workflow, version)
+        return q.version_record(key, row)
+
+    @_sql_errors
+    def get_code(self, workflow: str, version: int) -> bytes | None:
+        row, _ = q.version(self._conn(), workflow, version)
+        return None if row[5] is None else bytes(row[5])
+
+    @_sql_errors
+    def list_runs(self, query: RunQuery) -> RunPage:
+        with snapshot(self._conn()) as conn:
+            return q.list_runs(conn, query)
+
+    @_sql_errors
+    def rerun_family(self, run_id: int) -> list[RunSummary]:
+        return q.rerun_family(self._conn(), run_id, self.label)
+
+    @_sql_errors
+    def get_run(self, run_id: int) -> RunDetail:
+        with snapshot(self._conn()) as conn:
+            run = q.summary(q.run_row(conn, run_id, self.label))
+            rows = conn.execute(
+                "SELECT " + q.TASK_COLUMNS + " FROM tasks WHERE run_id = ? ORDER BY task_id",  # noqa: S608
+                (run_id,),
+            ).fetchall()
+        sizes = self._files.log_sizes(run_id)
+        return RunDetail(run=run, tasks=tuple(q.task(r, sizes) for r in rows))
+
+    @_sql_errors
+    def activity(
+        self, workflow: str | None, env: str | None, start: datetime | None = None, end: datetime | None = None
+    ) -> ActivityGrid:
+        with snapshot(self._conn()) as conn:
+            return q.activity(conn, workflow, env, start, end)
+
+    def _log_file(self, run_id: int, task_id: int, stream: str) -> tuple[Path, bool]:
+        """The log's path (ids and stream checked) and whether its task has ended."""
+        path = self._files.log_path(run_id, task_id, stream)
+        (state,) = q.task_row(self._conn(), int(run_id), int(task_id), self.label, "state")
+        return path, RunState(state).is_terminal
+
+    @_sql_errors
+    def read_log(
+        self,
+        run_id: int,
+        task_id: int,
+        stream: str,
+        offset: int = 0,
+        limit: int = DEFAULT_LOG_LIMIT,
+        tail: int | None = None,
+    ) -> LogChunk:
+        path, ended = self._log_file(run_id, task_id, stream)
+        start, after, size, text = _logs.read_range(path, offset, limit, tail, ended)
+        return LogChunk(run_id, task_id, stream, start, after, size, text, complete=ended)
+
+    @_sql_errors
+    def search_log(
+        self, run_id: int, task_id: int, stream: str, pattern: str, regex: bool = False, max_matches: int = 1000
+    ) -> list[LogMatch]:
+        path, _ = self._log_file(run_id, task_id, stream)
+        return _logs.search(path, pattern, regex, max_matches)
+
+    @_sql_errors
+    def read_result(self, run_id: int, task_id: int) -> tuple[ResultMeta, bytes]:
+        conn = self._conn()
+        meta_json, state, owner, owner_task, inline = q.task_row(
+            conn, run_id, task_id, self.label, "result_meta, state, result_run, result_task, result_inline"
+        )
+        if meta_json is None:
+            raise ResultNotFoundError(
+                f"task {task_id} of run {run_id} has no result (it is {state}); only completed tasks have results"
+            )
+        meta = ResultMeta.from_dict(json.loads(meta_json))
+        if inline:
+            row = conn.execute(
+                "SELECT data FROM result_blobs WHERE run_id = ? AND task_id = ?", (owner, owner_task)
+            ).fetchone()
+            data = None if row is None else bytes(row[0])
+        else:
+            data = self._files.read_result(meta, owner, owner_task)
+        return meta, self._files.verify(meta, data, f"task {task_id} of run {run_id}", self.label)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns = [c for _, c in self._conns.values()] if os.getpid() == self._pid else []
+            self._conns = {}
+        for conn in conns:
+            conn.close()
+
+    def __enter__(self) -> SqliteRunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ RunWriter
+
+    @_sql_errors
+    def register_version(self, spec: VersionSpec) -> Version:
+        with self._write() as tx:
+            return _writes.register_version(tx, spec, _now())
+
+    @_sql_errors
+    def create_run(self, run: NewRun) -> RunSummary:
+        with self._write() as tx:
+            return _writes.create_run(tx, run, _now(), self.label)
+
+    @_sql_errors
+    def update_run(self, run_id: int, update: RunUpdate) -> None:
+        with self._write() as tx:
+            _writes.update_run(tx, run_id, update, self.label)
+
+    @_sql_errors
+    def update_tasks(self, run_id: int, updates: Sequence[TaskUpdate]) -> None:
+        updates = list(updates)
+        conn = self._conn()
+        for u in updates:  # check ids before any file moves
+            (meta,) = q.task_row(conn, run_id, u.task_id, self.label, "result_meta")
+            if meta is not None and (u.result is not None or u.reused_from_run is not None):
+                raise StoreError(
+                    f"task {u.task_id} of run {run_id} already has a result; results are never overwritten"
+                )
+        if self._readonly:
+            raise StoreError(self._read_only_message())
+        moved: Moved = []
+        try:
+            placed = {
+                i: self._files.place(run_id, u.task_id, u.result, moved)
+                for i, u in enumerate(updates)
+                if u.result is not None
+            }
+            with self._write() as tx:
+                _writes.update_tasks(tx, run_id, updates, placed, self.label)
+        except BaseException:
+            self._files.undo(moved)
+            raise
+
+    @_sql_errors
+    def append_log(self, run_id: int, task_id: int, stream: str, data: bytes) -> None:
+        path = self.log_path(run_id, task_id, stream)
+        with open(path, "ab") as fh:
+            fh.write(data)
+
+    @_sql_errors
+    def log_path(self, run_id: int, task_id: int, stream: str) -> Path:
+        path, _ = self._log_file(run_id, task_id, stream)
+        if self._readonly:
+            raise StoreError(self._read_only_message())
+        path.parent.mkdir(exist_ok=True)
+        return path
+
+    def staging_dir(self) -> Path | None:
+        return None if self._readonly else self._files.staging
+
+    @_sql_errors
+    def claim_schedule(self, workflow: str, env: str, scheduled_time: datetime) -> bool:
+        with self._write() as tx:
+            return _writes.claim_schedule(tx, workflow, env, q.to_us(scheduled_time) or 0, _now())
+
+    @_sql_errors
+    def recover(self) -> list[int]:
+        if self._readonly:
+            return []
+        started = time.time()
+        with self._write() as tx:
+            recovered = _writes.recover(tx, owner_is_dead, _now())
+            active = tx.execute(
+                "SELECT count(*) FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
+            )
+            idle = active.fetchone()[0] == 0
+        conn = self._conn()
+        for run_id in recovered:
+            rows = conn.execute(
+                "SELECT task_id, result_meta FROM tasks WHERE run_id = ? AND result_run = run_id AND result_inline = 0",
+                (run_id,),
+            )
+            kept = {self._files.result_path(run_id, t, json.loads(meta)["codec"]).name for t, meta in rows}
+            self._files.remove_orphans(run_id, kept)
+        self._files.clean_staging(started if idle else started - 86_400)
+        return recovered
+
+    def _bulk_load(self, runs: Sequence[_writes.BulkRun]) -> list[int]:
+        """Insert many runs in one transaction and rebuild the count and summary tables (benchmarks)."""
+        with self._write() as tx:
+            return _writes.bulk_load(tx, runs, self.label)
+
+
+def _now() -> int:
+    return time.time_ns() // 1000
+
+
+def open_sqlite_store(url: str, token: str | None = None) -> SqliteRunStore:
+    """Open ``sqlite:///absolute/path/to/store-directory`` (the token is ignored: a local store has no auth)."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        raise StoreUnavailableError(f"{url!r} is not a SQLite store URL; use sqlite:///absolute/path/to/store")
+    return SqliteRunStore(Path(unquote(parts.path)))

@@ -1,0 +1,364 @@
+"""The explorer's request handlers: one pure function of (Client, payload) per message kind of docs/protocol.md."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import Client
+from ..errors import (
+    DatatailrJupyterError,
+    InvalidArgumentError,
+    ResultNotFoundError,
+    VersionNotFoundError,
+    known,
+)
+from ..models import RunQuery, RunState, RunSummary, TaskRun
+from ..timeparse import parse_range
+from . import cells, previews
+
+__all__ = ["HANDLERS", "MAX_RESPONSE", "Context", "dispatch"]
+
+log = logging.getLogger(__name__)
+
+MAX_RESPONSE = 4_000_000  # bytes of JSON per response
+MAX_LOG_READ = 1 << 20
+MAX_MATCHES = 1000
+MAX_PAGE = 200
+MAX_MESSAGE = 2_000  # characters of an error message or a run's error_message in listings
+MAX_TRACEBACK = 100_000
+
+Payload = Mapping[str, Any]
+
+
+@dataclass
+class Context:
+    """What some handlers need beyond the Client: where to bind values, and which reruns were already started."""
+
+    namespace: MutableMapping[str, Any] | None = None  # bind-result target; None: the IPython user namespace
+    store_url: str | None = None  # written into load_result code when the explorer is not on the default store
+    reruns: dict[str, int] = field(default_factory=dict)  # request_key -> run id
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# ---------------------------------------------------------------- payload fields
+
+
+_MISSING: Any = object()
+
+
+def _get(payload: Payload, key: str, kinds: type | tuple[type, ...], what: str, default: Any = _MISSING) -> Any:
+    """``payload[key]`` checked against ``kinds`` (a bool is never taken for an int); null means absent."""
+    value = payload.get(key)
+    if value is None:
+        if default is _MISSING:
+            raise InvalidArgumentError(f"the request needs {key!r} ({what})")
+        return default
+    accepted = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
+        raise InvalidArgumentError(f"{key!r} must be {what}, not {value!r}")
+    return value
+
+
+def _run_id(payload: Payload) -> int:
+    run_id: int = _get(payload, "run_id", int, "a run id")
+    return run_id
+
+
+def _task_id(payload: Payload) -> int:
+    task_id: int = _get(payload, "task_id", int, "a task id")
+    return task_id
+
+
+def _text(payload: Payload, key: str, default: str = "") -> str:
+    value: str = _get(payload, key, str, "a string", default)
+    return value or ""
+
+
+def _range(payload: Payload) -> tuple[Any, Any]:
+    return parse_range(_text(payload, "start") or None, _text(payload, "end") or None)
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _summary(run: RunSummary) -> dict[str, Any]:
+    data = run.to_dict()
+    data["error_message"] = _cut(run.error_message, MAX_MESSAGE)
+    return data
+
+
+def _task(task: TaskRun) -> dict[str, Any]:
+    data = task.to_dict()
+    if data.get("error") and len(data["error"].get("traceback", "")) > MAX_TRACEBACK:
+        data["error"]["traceback"] = "…" + data["error"]["traceback"][-MAX_TRACEBACK:]
+    return data
+
+
+def _find_task(client: Client, run_id: int, task_id: int) -> TaskRun:
+    return client.run(run_id).detail.task(task_id)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def handle_list_workflows(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    infos = client.workflow_infos(_text(payload, "env") or None)
+    return {"workflows": [w.to_dict() for w in sorted(infos, key=lambda w: (w.name.lower(), w.name, w.env))]}
+
+
+def handle_list_runs(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    start, end = _range(payload)
+    states = _get(payload, "states", list, "a list of states", [])
+    limit = _clamp(_get(payload, "limit", int, "a number of runs", 25), 1, MAX_PAGE)
+    query = RunQuery(
+        workflow=_text(payload, "workflow") or None,
+        env=_text(payload, "env") or None,
+        start=start,
+        end=end,
+        states=tuple(RunState.parse(s) for s in states),
+        limit=limit,
+        cursor=_text(payload, "cursor") or None,
+        roots_only=True,
+    )
+    page = client.run_page(query)
+    return {"runs": [_summary(r) for r in page.runs], "total": page.total, "next_cursor": page.next_cursor}
+
+
+def handle_rerun_family(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    return {"runs": [_summary(r) for r in client.rerun_family(_run_id(payload))]}
+
+
+def handle_get_run(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    detail = client.run(_run_id(payload)).detail
+    return {"run": _summary(detail.run), "tasks": [_task(t) for t in detail.tasks]}
+
+
+def _stream(payload: Payload) -> str:
+    stream = _text(payload, "stream", "stdout")
+    if stream not in ("stdout", "stderr"):
+        raise InvalidArgumentError(f"stream must be 'stdout' or 'stderr', not {stream!r}")
+    return stream
+
+
+def handle_read_log(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    offset = max(0, _get(payload, "offset", int, "a byte offset", 0) or 0)
+    limit = _clamp(_get(payload, "limit", int, "a number of bytes", MAX_LOG_READ) or MAX_LOG_READ, 1, MAX_LOG_READ)
+    tail = _get(payload, "tail", int, "a number of bytes", None)
+    tail = None if tail is None else _clamp(tail, 1, MAX_LOG_READ)
+    chunk = client.read_log(_run_id(payload), _task_id(payload), _stream(payload), offset, limit, tail)
+    return chunk.to_dict()
+
+
+def handle_search_log(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    pattern = _text(payload, "pattern")
+    if not pattern:
+        raise InvalidArgumentError("type something to search for")
+    regex = bool(_get(payload, "regex", bool, "true or false", False))
+    if regex:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InvalidArgumentError(f"not a valid regular expression: {exc}") from None
+    task = _find_task(client, _run_id(payload), _task_id(payload))
+    matches = client.store.search_log(task.run_id, task.id, _stream(payload), pattern, regex, MAX_MATCHES + 1)
+    return {"matches": [m.to_dict() for m in matches[:MAX_MATCHES]], "truncated": len(matches) > MAX_MATCHES}
+
+
+def handle_get_result(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    task = _find_task(client, _run_id(payload), _task_id(payload))
+    meta = task.result
+    if meta is None:
+        return {"meta": None, "preview": previews.preview_none()}
+    if meta.codec == "pickle" and not client.allow_pickle:
+        reason = "pickles from this store are not trusted; connect with allow_pickle=True to load it"
+        return {"meta": meta.to_dict(), "preview": previews.preview_meta(meta, reason)}
+    value = client.result(task.run_id, task.id)
+    return {"meta": meta.to_dict(), "preview": previews.preview_value(value)}
+
+
+def handle_load_code(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    detail = client.run(_run_id(payload)).detail
+    task = detail.task(_task_id(payload))
+    same_name = [t for t in detail.tasks if t.name == task.name]
+    ref: str | int = task.name if len(same_name) == 1 else task.id
+    store = context.store_url if context else None
+    variable, code = cells.load_code(detail.run.workflow, detail.run.run_id, ref, detail.run.env, store=store)
+    return {"code": code, "variable": variable}
+
+
+def _user_namespace(context: Context | None) -> MutableMapping[str, Any]:
+    if context is not None and context.namespace is not None:
+        return context.namespace
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise InvalidArgumentError("there is no IPython shell to bind the result in; use load_result() instead")
+    namespace: MutableMapping[str, Any] = shell.user_ns
+    return namespace
+
+
+def handle_bind_result(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    variable = _text(payload, "variable")
+    if not (variable.isidentifier() and variable.isascii()) or keyword.iskeyword(variable):
+        raise InvalidArgumentError(f"{variable!r} is not a valid Python variable name")
+    namespace = _user_namespace(context)
+    task = _find_task(client, _run_id(payload), _task_id(payload))
+    if task.result is None:
+        raise ResultNotFoundError(f"task {task.name!r} of run {task.run_id} stored no result")
+    namespace[variable] = client.result(task.run_id, task.id)
+    return {"variable": variable, "python_type": task.result.python_type}
+
+
+def handle_list_versions(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    workflow = _text(payload, "workflow")
+    if not workflow:
+        raise InvalidArgumentError("the request needs 'workflow' (a workflow key)")
+    versions = sorted(client.versions(client.find_workflow(workflow).key), key=lambda v: v.version)
+    rows = [
+        {"version": v.version, "created_at": v.to_dict()["created_at"], "n_tasks": len(v.definition.get("tasks", []))}
+        for v in versions
+    ]
+    return {"versions": rows, "latest": versions[-1].version if versions else 0}
+
+
+def _rerun_args(client: Client, payload: Payload) -> dict[str, Any]:
+    """Validated engine arguments: the run exists, the version exists, the task is one of the run's."""
+    run_id = _run_id(payload)
+    detail = client.run(run_id).detail
+    version = _get(payload, "version", int, "a version number", None)
+    if version is not None:
+        numbers = sorted(v.version for v in client.versions(detail.run.workflow_key))
+        if version not in numbers:
+            raise VersionNotFoundError(
+                f"workflow {detail.run.workflow!r} has no version {version}; its versions are {known(numbers)}"
+            )
+    from_task = _get(payload, "from_task", (int, str), "a task id or name", None)
+    if from_task is not None:  # by name: the engine matches it in the version that runs
+        from_task = detail.task(from_task).name
+    full = bool(_get(payload, "full", bool, "true or false", False))
+    if full and from_task is not None:
+        raise InvalidArgumentError("choose either a full rerun or a rerun from a task, not both")
+    return {"run_id": run_id, "version": version, "full": full, "from_task": from_task}
+
+
+def handle_plan_rerun(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    from ..engine import plan_rerun
+
+    plan = plan_rerun(**_rerun_args(client, payload), store=client.store)
+    result: dict[str, Any] = plan.to_dict()
+    return result
+
+
+def handle_rerun(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    from ..engine import rerun
+
+    key = _text(payload, "request_key")
+    if not key:
+        raise InvalidArgumentError("the request needs a 'request_key' so that a repeated click makes one run")
+    context = context or Context()
+    with context.lock:  # one rerun at a time per explorer: a repeated key must see the first one's run
+        if key not in context.reruns:
+            handle = rerun(**_rerun_args(client, payload), store=client.store, wait=False)
+            context.reruns[key] = int(handle.run_id)
+        new_run = context.reruns[key]
+    return {"run": _summary(client.run(new_run).summary)}
+
+
+def handle_activity(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    start, end = _range(payload)
+    grid = client.activity(_text(payload, "workflow") or None, _text(payload, "env") or None, start, end)
+    return grid.to_dict()
+
+
+Handler = Callable[[Client, Payload, Context | None], dict[str, Any]]
+
+HANDLERS: dict[str, Handler] = {
+    "list-workflows": handle_list_workflows,
+    "list-runs": handle_list_runs,
+    "rerun-family": handle_rerun_family,
+    "get-run": handle_get_run,
+    "read-log": handle_read_log,
+    "search-log": handle_search_log,
+    "get-result": handle_get_result,
+    "load-code": handle_load_code,
+    "bind-result": handle_bind_result,
+    "list-versions": handle_list_versions,
+    "plan-rerun": handle_plan_rerun,
+    "rerun": handle_rerun,
+    "activity": handle_activity,
+}
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def _error(exc_type: str, message: str) -> dict[str, str]:
+    return {"type": exc_type, "message": _cut(message, MAX_MESSAGE) or ""}
+
+
+def dispatch(
+    client: Client, kind: str, payload: Any, request_id: Any = None, context: Context | None = None
+) -> dict[str, Any]:
+    """``{kind: kind + "-response", id, payload}``, or ``{..., error: {type, message}}`` when the handler failed."""
+    response: dict[str, Any] = {"kind": f"{kind}-response", "id": request_id}
+    handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+    try:
+        if handler is None:
+            response["error"] = _error("UnknownKind", f"unknown request kind {kind!r}; known kinds: {known(HANDLERS)}")
+            return response
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, Mapping):
+            raise InvalidArgumentError(f"the payload of {kind!r} must be an object, not {type(payload).__name__}")
+        response["payload"] = handler(client, payload, context)
+    except DatatailrJupyterError as exc:
+        log.debug("%s request %r failed: %s", kind, request_id, exc)
+        response["error"] = _error(type(exc).__name__, str(exc))
+    except Exception as exc:
+        log.exception("%s request %r failed unexpectedly", kind, request_id)
+        response["error"] = _error(type(exc).__name__, f"unexpected error: {exc}")
+    return _bounded(response)
+
+
+def _bounded(response: dict[str, Any]) -> dict[str, Any]:
+    """The response unchanged if it is JSON under MAX_RESPONSE bytes, else an error response saying why."""
+    try:
+        size = len(json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        return _bounded(_replace_surrogates(response))
+    except (TypeError, ValueError) as exc:
+        log.exception("%s response %r is not JSON", response["kind"], response["id"])
+        return {**_header(response), "error": _error(type(exc).__name__, f"the answer is not JSON: {exc}")}
+    if size > MAX_RESPONSE:
+        message = f"the answer is {size:,} bytes, more than the {MAX_RESPONSE:,} a widget message may carry"
+        return {**_header(response), "error": _error("ResponseTooLarge", message)}
+    return response
+
+
+def _header(response: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": response["kind"], "id": response["id"]}
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace_surrogates(v) for v in value]
+    return value

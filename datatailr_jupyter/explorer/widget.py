@@ -1,0 +1,163 @@
+"""The Explorer anywidget: the traits the view shares with Python, and dispatch of its requests to the handlers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..client import Client
+from ..errors import InvalidArgumentError
+from ..models import RunState
+from .handlers import Context, dispatch
+from .selection import MAX_PAGE_SIZE, When, open_client, select
+
+__all__ = ["SLOW_KINDS", "Explorer"]
+
+log = logging.getLogger(__name__)
+
+ESM_PATH = Path(__file__).parent.parent / "static" / "widget.js"
+FRONTEND_MISSING = (
+    f"The explorer's front end is not built ({ESM_PATH} is missing): run `npm run build` in the "
+    "datatailr_jupyter source checkout, or reinstall the package from a wheel."
+)
+_MISSING_ESM = "export default { render({ el }) { el.textContent = " + json.dumps(FRONTEND_MISSING) + "; } };"
+
+SLOW_KINDS = frozenset({"search-log", "get-result", "bind-result", "plan-rerun", "rerun", "activity"})
+"""Request kinds answered on a worker thread, so that a big log or result never blocks the kernel."""
+
+_POOL_LOCK = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _worker_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _POOL_LOCK:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="datatailr-explorer")
+        return _pool
+
+
+class Explorer(anywidget.AnyWidget):
+    """Browse the runs of a store: workflows, the run table, each run's DAG, logs and results, and reruns.
+
+    Parameters
+    ----------
+    workflow : display name or internal key of the workflow to select (else none is selected)
+    env : environment (default: the client's, i.e. DT_RUNS_ENV, the config file, or ``dev``)
+    store : store URL or directory (default: DT_RUNS_STORE, the config file, or the local store)
+    since, until : date range of the run table: dates, date-times, or spans like ``7d``, ``24h``
+    run : a run id to open; selects its workflow and env
+    states : state filter, e.g. ``["failed"]`` or ``"failed,running"``
+    client : an open ``Client`` to use instead of ``store``
+    page_size : rows per page of the run table
+    """
+
+    _esm = ESM_PATH if ESM_PATH.is_file() else _MISSING_ESM
+
+    store_label = traitlets.Unicode("").tag(sync=True)
+    envs = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    env = traitlets.Unicode("dev").tag(sync=True)
+    workflow = traitlets.Unicode("").tag(sync=True)
+    start = traitlets.Unicode("").tag(sync=True)
+    end = traitlets.Unicode("").tag(sync=True)
+    states = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_run = traitlets.Int(0).tag(sync=True)
+    selected_task = traitlets.Int(-1).tag(sync=True)
+    page_size = traitlets.Int(25).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        workflow: str | None = None,
+        env: str | None = None,
+        store: str | None = None,
+        since: When = None,
+        until: When = None,
+        run: int | str | None = None,
+        client: Client | None = None,
+        states: Iterable[str | RunState] | str | None = None,
+        page_size: int = 25,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidArgumentError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
+        opened, owned, store_url = open_client(store, client)
+        try:
+            chosen = select(opened, workflow, env, since, until, run, states)
+        except BaseException:
+            if owned:
+                opened.close()
+            raise
+        message = chosen.message
+        if not ESM_PATH.is_file():
+            warnings.warn(FRONTEND_MISSING, stacklevel=2)
+            message = FRONTEND_MISSING
+        super().__init__(
+            store_label=opened.label,
+            envs=chosen.envs,
+            env=chosen.env,
+            workflow=chosen.workflow,
+            start=chosen.start,
+            end=chosen.end,
+            states=chosen.states,
+            selected_run=chosen.selected_run,
+            page_size=page_size,
+            message=message,
+            **kwargs,
+        )
+        self._client = opened
+        self._owns_client = owned
+        self._context = Context(store_url=store_url)
+        self.on_msg(self._on_custom_message)
+
+    @property
+    def client(self) -> Client:
+        """The Client this explorer reads."""
+        return self._client
+
+    def refresh(self) -> None:
+        """Read the store's environments again and tell the view to fetch everything it shows again."""
+        envs = self._client.envs()
+        self.envs = envs if self.env in envs else [*envs, self.env]
+        self.send({"kind": "refresh"})
+
+    def close(self) -> None:
+        super().close()
+        if getattr(self, "_owns_client", False):
+            self._owns_client = False
+            self._client.close()
+
+    def __repr__(self) -> str:
+        shown = f"workflow {self.workflow!r}" if self.workflow else "all workflows"
+        run = f", run {self.selected_run}" if self.selected_run else ""
+        return (
+            f"<datatailr_jupyter.Explorer: {shown} in env {self.env!r}{run}, store {self.store_label!r}; "
+            "an interactive run explorer, shown by Jupyter's widget display>"
+        )
+
+    # ------------------------------------------------------------ requests from the view
+
+    def _on_custom_message(self, _widget: object, content: Any, _buffers: object) -> None:
+        if not isinstance(content, dict) or "id" not in content or "kind" not in content:
+            log.warning("ignoring a message from the explorer view without kind and id: %.200r", content)
+            return
+        kind, request_id, payload = content["kind"], content["id"], content.get("payload")
+        if kind in SLOW_KINDS:
+            _worker_pool().submit(self._answer, kind, payload, request_id)
+        else:
+            self._answer(kind, payload, request_id)
+
+    def _answer(self, kind: Any, payload: Any, request_id: Any) -> None:
+        try:
+            self.send(dispatch(self._client, kind, payload, request_id, self._context))
+        except Exception:  # the comm is gone or broken: nobody is left to tell but the log
+            log.exception("could not send the answer to %s request %r", kind, request_id)

@@ -245,7 +245,8 @@ def _rerun_args(client: Client, payload: Payload) -> dict[str, Any]:
         numbers = sorted(v.version for v in client.versions(detail.run.workflow_key))
         if version not in numbers:
             raise VersionNotFoundError(
-                f"workflow {detail.run.workflow!r} has no version {version}; its versions are {known(numbers)}"
+                f"workflow {detail.run.workflow!r} has no version {version}; "
+                f"its versions are {', '.join(map(str, numbers)) or '(none)'}"
             )
     from_task = _get(payload, "from_task", (int, str), "a task id or name", None)
     if from_task is not None:  # by name: the engine matches it in the version that runs

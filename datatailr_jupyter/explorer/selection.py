@@ -100,6 +100,9 @@ def select(
     if run is not None:
         return _select_run(client, base, run, workflow, env)
     if workflow is None or not workflow.strip():
+        if not client.workflow_infos():
+            notice = f"the store {client.label} has no workflows yet: run one, or check the --store location"
+            return Selection(**{**base.__dict__, "message": notice})
         return base
     key, message = _find_workflow(client, workflow.strip(), chosen_env)
     return Selection(**{**base.__dict__, "workflow": key, "message": message})

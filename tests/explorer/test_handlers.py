@@ -205,6 +205,19 @@ def test_get_result_never_loads_a_pickle_from_an_untrusted_store(built_store: Bu
         trusting.close()
 
 
+def test_bind_result_never_loads_a_pickle_from_an_untrusted_store(built_store: Built) -> None:
+    from datatailr_jupyter import connect
+
+    trusting = connect(built_store.url)
+    namespace: dict[str, Any] = {}
+    payload = {"run_id": built_store.runs["ok"], "task_id": 2, "variable": "report"}
+    try:
+        error = err(Client(trusting.store, allow_pickle=False), "bind-result", payload, Context(namespace=namespace))
+        assert error["type"] == "UntrustedPickleError" and namespace == {}
+    finally:
+        trusting.close()
+
+
 def test_get_result_of_a_huge_string_stays_small(client: Client, built_store: Built) -> None:
     response = dispatch(client, "get-result", {"run_id": built_store.runs["other"], "task_id": 0}, 1)
     assert len(json.dumps(response)) < 20_000

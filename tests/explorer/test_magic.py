@@ -77,6 +77,11 @@ def test_a_workflow_without_runs_in_the_env_is_selected_with_a_notice(ip: Intera
     assert "no runs in env 'prod'" in w.message and "'dev'" in w.message
 
 
+def test_an_empty_store_is_pointed_out(ip: InteractiveShell, tmp_path: Path) -> None:
+    w = magic(ip, f"--store {tmp_path / 'typo'}")
+    assert "has no workflows yet" in w.message and w.workflow == ""
+
+
 def test_store_flag_opens_that_store(ip: InteractiveShell, built_store: Built, monkeypatch: pytest.MonkeyPatch,
                                      tmp_path: Path) -> None:  # fmt: skip
     monkeypatch.setenv("DT_RUNS_STORE", f"sqlite://{tmp_path / 'empty'}")

@@ -91,10 +91,12 @@ def rebuild_derived(tx: Tx) -> None:
         "AS hour, state, is_root, count(*) AS n FROM runs GROUP BY 1, 2, 3, 4, 5"
     )
     for target, unit in (("run_hours", "hour"), ("run_days", "(hour / 24) - (hour < 0 AND hour % 24 != 0)")):
-        for wf, env in (("workflow_id", "env"), ("0", "env"), ("workflow_id", "'*'"), ("0", "'*'")):
+        # (workflow, env) rows, then the roll-ups over every workflow (id 0) and every env ('*')
+        for wf, env, keys in (("workflow_id", "env", "workflow_id, env, "), ("0", "env", "env, "),
+                              ("workflow_id", "'*'", "workflow_id, "), ("0", "'*'", "")):  # fmt: skip
             tx.execute(
                 f"INSERT INTO {target} SELECT {wf}, {env}, {unit} AS b, state, is_root, sum(n) FROM temp.hours "  # noqa: S608 - constant fragments
-                f"GROUP BY {wf}, {env}, b, state, is_root"
+                f"GROUP BY {keys}b, state, is_root"
             )
     tx.execute("DROP TABLE temp.hours")
     for wf_id, env, n in tx.execute("SELECT workflow_id, env, count(*) FROM runs GROUP BY 1, 2").fetchall():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -302,14 +303,18 @@ class RunStoreContract:
         run = new_run(store)
         with pytest.raises(RunNotFoundError, match=r"run 99999 does not exist"):
             store.get_run(99999)
-        for call in (lambda: store.read_result(99999, 0), lambda: store.rerun_family(99999),
-                     lambda: store.read_log(99999, 0, "stdout"), lambda: store.update_run(99999, RunUpdate()),
-                     lambda: store.update_tasks(99999, [TaskUpdate(0)])):  # fmt: skip
+        calls: list[Callable[[], object]] = [
+            lambda: store.read_result(99999, 0), lambda: store.rerun_family(99999),
+            lambda: store.read_log(99999, 0, "stdout"), lambda: store.update_run(99999, RunUpdate()),
+            lambda: store.update_tasks(99999, [TaskUpdate(0)])]  # fmt: skip
+        for call in calls:
             with pytest.raises(RunNotFoundError):
                 call()
-        for call in (lambda: store.read_result(run.run_id, 7), lambda: store.read_log(run.run_id, 7, "stdout"),
-                     lambda: store.search_log(run.run_id, 7, "stdout", "x"),
-                     lambda: store.update_tasks(run.run_id, [TaskUpdate(7, state=RunState.RUNNING)])):  # fmt: skip
+        calls = [
+            lambda: store.read_result(run.run_id, 7), lambda: store.read_log(run.run_id, 7, "stdout"),
+            lambda: store.search_log(run.run_id, 7, "stdout", "x"),
+            lambda: store.update_tasks(run.run_id, [TaskUpdate(7, state=RunState.RUNNING)])]  # fmt: skip
+        for call in calls:
             with pytest.raises(TaskNotFoundError, match="fetch_data") as info:
                 call()
             assert "7" in str(info.value)
@@ -459,7 +464,7 @@ class RunStoreContract:
         meta, data = store.read_result(run.run_id, 0)
         assert data == encoded.data and meta.sha256 == encoded.meta.sha256 and meta.bytes == len(data)
         assert meta.codec == encoded.meta.codec and store.get_run(run.run_id).tasks[0].result == meta
-        back = decode(meta, data, trusted=True)
+        back: Any = decode(meta, data, trusted=True)
         if isinstance(value, pd.DataFrame):
             pd.testing.assert_frame_equal(back, value)
         elif isinstance(value, np.ndarray):
@@ -480,7 +485,8 @@ class RunStoreContract:
         assert not os.path.exists(encoded.path)
         meta, data = store.read_result(run.run_id, 0)
         assert meta.sha256 == encoded.meta.sha256
-        pd.testing.assert_frame_equal(decode(meta, data, trusted=False), frame)
+        back: Any = decode(meta, data, trusted=False)
+        pd.testing.assert_frame_equal(back, frame)
 
     def test_results_are_never_overwritten(self, store: RunStore) -> None:
         register(store)

@@ -22,6 +22,7 @@ import sys
 import sysconfig
 import threading
 import types
+import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -116,9 +117,28 @@ def _code_digest(code: types.CodeType, h: Any) -> None:
             h.update(repr(const).encode())
 
 
+_FINGERPRINTS: weakref.WeakKeyDictionary[Any, tuple[types.CodeType | None, str]] = weakref.WeakKeyDictionary()
+
+
 def fingerprint_function(func: Any) -> str:
     """A digest of a function's code: its source when available, else bytecode and constants (recursively)."""
     target = getattr(func, "func", func)
+    code = getattr(target, "__code__", None)
+    try:
+        cached = _FINGERPRINTS.get(target)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None and cached[0] is code:
+        return cached[1]
+    digest = _fingerprint(target)
+    try:
+        _FINGERPRINTS[target] = (code, digest)
+    except TypeError:
+        pass
+    return digest
+
+
+def _fingerprint(target: Any) -> str:
     h = hashlib.sha256(getattr(target, "__qualname__", "").encode())
     try:
         h.update(inspect.getsource(target).encode())

@@ -7,7 +7,10 @@ import type { Model, PlanAction, RunDetail, RunSummary } from "./types";
 
 export interface PlanOverlay {
   runId: number;
-  actions: Map<number, PlanAction>;
+  /** Actions by task id (valid when the rerun keeps the run's version) and by task name (any version). */
+  byId: Map<number, PlanAction>;
+  byName: Map<string, PlanAction>;
+  sameVersion: boolean;
 }
 
 /** UI-only events between the parts (nothing here goes to the kernel). */

@@ -17,7 +17,7 @@ import { elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, pl
 import type { LayoutResult } from "./layout";
 import { LayoutClient } from "./layoutclient";
 import { Latest } from "./protocol";
-import { RUN_STATES, type RunDetail, type RunSummary } from "./types";
+import { type PlanAction, RUN_STATES, type RunDetail, type RunSummary } from "./types";
 import { errorBox, loading, note, stateDot, statePill } from "./ui";
 import { Viewport } from "./viewport";
 
@@ -267,11 +267,12 @@ export class DagPanel {
     const g = this.graph;
     if (!g) return;
     if (this.plan && this.plan.runId === this.runId) {
-      const map = new Map<number, "reuse" | "execute" | "skip">();
-      for (const [taskId, action] of this.plan.actions) {
-        const i = g.index.get(taskId);
-        if (i !== undefined) map.set(i, action);
-      }
+      const plan = this.plan;
+      const map = new Map<number, PlanAction>();
+      g.tasks.forEach((t, i) => {
+        const action = plan.sameVersion ? plan.byId.get(t.id) : plan.byName.get(t.name);
+        if (action) map.set(i, action);
+      });
       this.decor.plan = map;
     } else this.decor.plan = null;
     if (redraw) {
@@ -301,6 +302,8 @@ export class DagPanel {
   }
 
   private fit(): void {
-    if (this.graph) this.viewport.fit(this.graph.layout.width, this.graph.layout.height);
+    const g = this.graph;
+    // Small graphs stay readable: never shrink them below 60 %.
+    if (g) this.viewport.fit(g.layout.width, g.layout.height, g.tasks.length <= 200 ? 0.6 : 0);
   }
 }

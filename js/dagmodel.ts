@@ -4,7 +4,7 @@ import type { LayoutInput, LayoutResult } from "./layout";
 import type { PlanAction, TaskRun } from "./types";
 import type { Transform } from "./viewport";
 
-export const NODE_W = 172;
+export const NODE_W = 160;
 export const NODE_H = 38;
 /** Above this many tasks the DAG is drawn on a canvas instead of SVG. */
 export const SVG_MAX_NODES = 1500;

@@ -24,7 +24,7 @@ export interface LayoutResult {
   ms: number;
 }
 
-export const RANK_GAP = 56;
+export const RANK_GAP = 44;
 export const NODE_GAP = 14;
 const MARGIN = 16;
 /** Above this estimated size (nodes + edges + long-edge dummies), dagre takes longer than ~0.3 s. */

@@ -5,6 +5,8 @@ import { computeLayout, type LayoutInput, type LayoutResult } from "./layout";
 declare const __LAYOUT_WORKER_SOURCE__: string;
 
 const WORKER_TIMEOUT_MS = 30_000;
+/** Graphs this small are laid out inline: quicker than starting the worker, and too fast to block. */
+const INLINE_MAX_NODES = 40;
 
 interface Job {
   input: LayoutInput;
@@ -78,6 +80,7 @@ export class LayoutClient {
   }
 
   layout(input: LayoutInput): Promise<LayoutResult> {
+    if (input.n <= INLINE_MAX_NODES) return this.inline(input);
     const worker = this.start();
     if (!worker) return this.inline(input);
     this.lastMode = "worker";

@@ -54,11 +54,14 @@ export class RerunDialog {
       try {
         const res = await this.ctx.api.request("plan-rerun", { run_id: run.run_id, ...options() }, { signal });
         const n: Record<PlanAction, number> = { execute: 0, reuse: 0, skip: 0 };
-        const actions = new Map<number, PlanAction>();
+        const byId = new Map<number, PlanAction>();
+        const byName = new Map<string, PlanAction>();
         for (const t of res.tasks) {
           n[t.action] = (n[t.action] ?? 0) + 1;
-          actions.set(t.task_id, t.action);
+          byId.set(t.task_id, t.action);
+          byName.set(t.name, t.action);
         }
+        const chosen = options().version;
         setChildren(
           plan,
           h("span", { testid: "dt-plan-execute" }, "Run ", h("b", { text: String(n.execute) })),
@@ -66,7 +69,7 @@ export class RerunDialog {
           h("span", { testid: "dt-plan-skip" }, "Skip ", h("b", { text: String(n.skip) })),
           this.ctx.run?.run.run_id === run.run_id ? h("span", { class: "dt-small dt-muted", text: "(shown on the graph)" }) : null,
         );
-        this.ctx.bus.emit("plan", { runId: run.run_id, actions });
+        this.ctx.bus.emit("plan", { runId: run.run_id, byId, byName, sameVersion: chosen === undefined || chosen === run.job_version });
       } catch (err) {
         const box = errorBox("Could not preview the rerun", err, () => void preview(), "dt-rerun-plan-error");
         if (box) setChildren(plan, box);

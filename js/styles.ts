@@ -182,7 +182,7 @@ const RESULT_AND_DIALOG = `
 .dt-preview th { position: sticky; top: 0; background: var(--dt-bg2); text-align: left; }
 .dt-preview th .dt-dtype { display: block; font-weight: 400; color: var(--dt-fg3); font-size: var(--dt-small); }
 .dt-loadbar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin: 8px 0; }
-.dt-modal { position: absolute; inset: 0; z-index: 30; background: rgba(0,0,0,.32); display: flex; align-items: flex-start; justify-content: center; padding-top: 48px; border-radius: 6px; }
+.dt-modal { position: absolute; inset: 0; z-index: 30; background: rgba(0,0,0,.18); display: flex; align-items: flex-start; justify-content: center; padding-top: 48px; border-radius: 6px; }
 .dt-dialog { background: var(--dt-bg); color: var(--dt-fg); border: 1px solid var(--dt-border-strong); border-radius: 6px; box-shadow: 0 8px 28px rgba(0,0,0,.3);
   width: min(460px, calc(100% - 24px)); padding: 12px 14px; display: flex; flex-direction: column; gap: 10px; }
 .dt-dialog h3 { margin: 0; font-size: calc(var(--dt-size) + 2px); }

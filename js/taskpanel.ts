@@ -28,6 +28,7 @@ export class TaskPanel {
   private active: Tab = "stdout";
   private readonly views = new Map<Tab, View>();
   private key = "";
+  private shownTask = "";
 
   constructor(private readonly ctx: Ctx) {
     const bar = h("div", { class: "dt-tabs", attrs: { role: "tablist" } });
@@ -66,11 +67,13 @@ export class TaskPanel {
       this.reset();
       this.key = key;
       this.select(this.active);
-    } else if (this.active === "details") {
+    } else if (JSON.stringify(task) !== this.shownTask) {
+      // The run was polled and this task changed: the details tab shows the new values.
       this.views.get("details")?.dispose();
       this.views.delete("details");
-      this.select("details");
+      if (this.active === "details") this.select("details");
     }
+    this.shownTask = JSON.stringify(task);
   }
 
   private renderHead(t: TaskRun): void {

@@ -164,6 +164,7 @@ export interface PlanTask {
   name: string;
   action: PlanAction;
   reason: string;
+  reuse_from_run?: number | null;
 }
 
 export interface RerunOptions {

@@ -83,13 +83,14 @@ export class Viewport {
     this.set({ k, x: px - gx * k, y: py - gy * k });
   }
 
-  /** Show the whole graph (at most 100 %). */
-  fit(gw: number, gh: number): void {
+  /** Show the whole graph (at most 100 %); below `minZoom` keep that zoom and show the graph's start. */
+  fit(gw: number, gh: number, minZoom = MIN_ZOOM): void {
     const { w, h } = this.size();
     const pad = 16;
-    const k = Math.min(1, (w - 2 * pad) / Math.max(gw, 1), (h - 2 * pad) / Math.max(gh, 1));
-    const kk = Math.max(MIN_ZOOM, k);
-    this.set({ k: kk, x: (w - gw * kk) / 2, y: Math.max(pad, (h - gh * kk) / 2) });
+    const k = Math.max(MIN_ZOOM, minZoom, Math.min(1, (w - 2 * pad) / Math.max(gw, 1), (h - 2 * pad) / Math.max(gh, 1)));
+    const x = gw * k <= w - 2 * pad ? (w - gw * k) / 2 : pad;
+    const y = gh * k <= h - 2 * pad ? (h - gh * k) / 2 : pad;
+    this.set({ k, x, y });
   }
 
   /** Centre the graph point (gx, gy), zooming in to at least `minZoom`. */

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import type { Model } from "./types";
 import widget from "./widget";
 import { FakeModel, settle } from "./test/fakemodel";
-import { type Store, defaultStore, kernel } from "./test/fixtures";
+import { type Store, defaultStore, kernel, task as taskOf } from "./test/fixtures";
 
 let el: HTMLElement;
 let cleanup: (() => void) | undefined;
@@ -337,3 +337,56 @@ test("cleanup removes the view, its listeners and its timers", async () => {
     vi.useRealTimers();
   }
 });
+
+test("a run with thousands of tasks is drawn on a canvas and stays searchable", async () => {
+  vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockReturnValue(null);
+  const store = defaultStore();
+  const tasks = Array.from({ length: 2000 }, (_, i) =>
+    taskOf(38, i, `step-${i}`, i ? [Math.floor((i - 1) / 2)] : [], { state: i % 50 ? "completed" : "failed" }),
+  );
+  store.tasks.set(38, tasks);
+  const { model } = mount({ selected_run: 38 }, store);
+  await settle(30);
+  const dag = q("dt-dag");
+  expect(dag?.dataset.renderer).toBe("canvas");
+  expect(dag?.dataset.engine).toBe("layered");
+  expect(q("dt-dag-canvas")).not.toBeNull();
+  expect(all("dt-dag-node")).toHaveLength(0);
+  expect(q("dt-dag-legend")?.textContent).toContain("completed 1,960");
+  const find = q<HTMLInputElement>("dt-dag-find");
+  if (!find) throw new Error("no find box");
+  find.value = "step-1999";
+  find.dispatchEvent(new Event("input"));
+  expect(q("dt-dag-find-count")?.textContent).toBe("1 of 1");
+  expect(model.get("selected_task")).toBe(-1);
+  vi.restoreAllMocks();
+});
+
+test("changing the rerun version asks for a new plan with that version", async () => {
+  const { model } = mount({ selected_run: 38 });
+  await settle(12);
+  click(q("dt-dag-rerun"));
+  await settle();
+  const version = q<HTMLSelectElement>("dt-rerun-version");
+  if (!version) throw new Error("no version select");
+  version.value = "1";
+  version.dispatchEvent(new Event("change"));
+  await settle();
+  const plans = model.requests("plan-rerun");
+  expect(plans[plans.length - 1].payload).toMatchObject({ run_id: 38, version: 1, full: false });
+  const fromTask = q<HTMLSelectElement>("dt-rerun-from-task");
+  const full = q<HTMLInputElement>("dt-rerun-full");
+  if (!fromTask || !full) throw new Error("no options");
+  expect([...fromTask.options].map((o) => o.value)).toEqual(["", "0", "1", "2"]);
+  full.checked = true;
+  full.dispatchEvent(new Event("change"));
+  expect(fromTask.disabled).toBe(true);
+  await settle();
+  expect(lastPlan(model)).toMatchObject({ full: true });
+  expect(lastPlan(model)?.from_task).toBeUndefined();
+});
+
+function lastPlan(model: FakeModel): Record<string, unknown> | undefined {
+  const plans = model.requests("plan-rerun");
+  return plans[plans.length - 1]?.payload;
+}

@@ -306,35 +306,50 @@ def rerun_family(conn: sqlite3.Connection, run_id: int, label: str) -> list[RunS
 # ---------------------------------------------------------------- activity and workflows
 
 
+_HOURS = ", ".join(f"sum(h{h})" for h in range(24))
+_ACTIVITY_DAYS = (
+    "SELECT ((day % 7) + 10) % 7 AS weekday, " + _HOURS + " FROM activity_days "  # noqa: S608 - constant fragments
+    "WHERE workflow_id = ? AND env = ? AND day >= ? AND day < ? GROUP BY weekday"
+)
+
+
 def activity(
     conn: sqlite3.Connection, wf: str | None, env: str | None, start: datetime | None, end: datetime | None
 ) -> ActivityGrid:
-    """Runs per weekday x hour (UTC) of their start: whole hours from run_hours, edge hours from the index."""
-    query = RunQuery(workflow=wf or None, env=env, start=start, end=end)
-    p = _params(conn, query)
+    """Runs per weekday x hour (UTC) of their start: whole days from activity_days (24 counts a row), hours of
+    the edge days from run_hours, and only the partial edge hours from the runs index."""
+    p = _params(conn, RunQuery(workflow=wf or None, env=env, start=start, end=end))
     lo, hi = p["lo"], p["hi"]
-    per_hour: dict[int, int] = {}
-    first, last = ceil_div(lo, HOUR), hi // HOUR
+    scope = (ALL_WORKFLOWS if p["wf"] is None else p["wf"], ALL_ENVS if env is None else env)
+    grid = [[0] * 24 for _ in range(7)]
+    first, last = ceil_div(lo, DAY), hi // DAY
     if first < last:
-        wf_id = ALL_WORKFLOWS if p["wf"] is None else p["wf"]
-        rows = conn.execute(
-            "SELECT hour, sum(n) FROM run_hours WHERE workflow_id = ? AND env = ? AND hour >= ? AND hour < ? "
-            "GROUP BY hour",
-            (wf_id, ALL_ENVS if env is None else env, first, last),
-        )
-        per_hour.update((int(h), int(n)) for h, n in rows)
-        edges = [(lo, first * HOUR), (last * HOUR, hi)]
+        for weekday, *hours in conn.execute(_ACTIVITY_DAYS, (*scope, first, last)):
+            for h, n in enumerate(hours):
+                grid[weekday][h] += n or 0
+        edges = [(lo, first * DAY), (last * DAY, hi)]
     else:
         edges = [(lo, hi)]
+    per_hour: dict[int, int] = {}
     for a, b in edges:
-        n = _count_runs(conn, p, max(a, LOW), b)
-        if n:
-            hour = a // HOUR
-            per_hour[hour] = per_hour.get(hour, 0) + n
-    grid = [[0] * 24 for _ in range(7)]
+        first_hour, last_hour = ceil_div(a, HOUR), b // HOUR
+        if first_hour < last_hour:
+            rows = conn.execute(
+                "SELECT hour, sum(n) FROM run_hours WHERE workflow_id = ? AND env = ? AND hour >= ? AND hour < ? "
+                "GROUP BY hour",
+                (*scope, first_hour, last_hour),
+            )
+            per_hour.update((int(h), int(n)) for h, n in rows)
+            parts = [(a, first_hour * HOUR), (last_hour * HOUR, b)]
+        else:
+            parts = [(a, b)]
+        for x, y in parts:
+            n = _count_runs(conn, p, x, y)
+            if n:
+                per_hour[x // HOUR] = per_hour.get(x // HOUR, 0) + n
     for hour, n in per_hour.items():
         grid[(hour // 24 + 3) % 7][hour % 24] += n  # 1970-01-01 was a Thursday (weekday 3)
-    return ActivityGrid(counts=tuple(tuple(row) for row in grid), total=sum(per_hour.values()))
+    return ActivityGrid(counts=tuple(tuple(row) for row in grid), total=sum(map(sum, grid)))
 
 
 def _recent(entries: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
@@ -353,17 +368,19 @@ def list_workflows(conn: sqlite3.Connection, env: str | None) -> list[WorkflowIn
         )
     }
     per: dict[int, list[tuple[str, int, list[Any]]]] = {}
-    for wf_id, row_env, n_runs, recent in conn.execute("SELECT workflow_id, env, n_runs, recent FROM wf_env"):
+    has_runs = {wf_id for (wf_id,) in conn.execute("SELECT DISTINCT workflow_id FROM wf_env")}
+    rows = conn.execute(
+        "SELECT workflow_id, env, n_runs, recent FROM wf_env WHERE ? IS NULL OR env = ?", (env, env)
+    ).fetchall()
+    for wf_id, row_env, n_runs, recent in rows:
         per.setdefault(wf_id, []).append((row_env, n_runs, json.loads(recent)))
     out: list[WorkflowInfo] = []
     for wf_id, (key, name, number, n_tasks, schedule) in latest.items():
-        rows = per.get(wf_id, [])
-        if env is not None and rows:
-            rows = [r for r in rows if r[0] == env]
-            if not rows:
-                continue  # it has runs, in other envs only
-        recent = _recent(e for r in rows for e in r[2])
-        env_of = env if env is not None else (_env_of(rows, recent[0][0]) if recent else "")
+        mine = per.get(wf_id, [])
+        if env is not None and not mine and wf_id in has_runs:
+            continue  # it has runs, in other envs only
+        recent = _recent(e for r in mine for e in r[2])
+        env_of = env if env is not None else (_env_of(mine, recent[0][0]) if recent else "")
         out.append(
             WorkflowInfo(
                 key=key,
@@ -372,7 +389,7 @@ def list_workflows(conn: sqlite3.Connection, env: str | None) -> list[WorkflowIn
                 n_tasks=n_tasks or 0,
                 schedule=schedule,
                 latest_version=number or 0,
-                n_runs=sum(r[1] for r in rows),
+                n_runs=sum(r[1] for r in mine),
                 last_run_id=recent[0][0] if recent else None,
                 last_state=RunState(recent[0][1]) if recent else None,
                 last_start_time=from_us(recent[0][2]) if recent else None,

@@ -124,6 +124,10 @@ _V1 = (
         n INTEGER NOT NULL,
         PRIMARY KEY (workflow_id, env, hour, state, is_root)
     ) WITHOUT ROWID""",
+    # runs per day of t with one column per UTC hour (h0..h23), for the activity heatmap; 0 / '*' roll-ups
+    "CREATE TABLE activity_days (workflow_id INTEGER NOT NULL, env TEXT NOT NULL, day INTEGER NOT NULL, "
+    + ", ".join(f"h{h} INTEGER NOT NULL DEFAULT 0" for h in range(24))
+    + ", PRIMARY KEY (workflow_id, env, day)) WITHOUT ROWID",
     # per workflow and env: number of runs and the 10 newest as JSON [[run_id, state, start, t], ...]
     """CREATE TABLE wf_env (
         workflow_id INTEGER NOT NULL,

@@ -43,6 +43,13 @@ def _error_text(error: TaskError) -> str:
 # ---------------------------------------------------------------- derived tables
 
 
+_ACTIVITY = tuple(
+    f"INSERT INTO activity_days (workflow_id, env, day, h{h}) VALUES (?, ?, ?, ?) "  # noqa: S608 - constant h
+    f"ON CONFLICT (workflow_id, env, day) DO UPDATE SET h{h} = h{h} + excluded.h{h}"
+    for h in range(24)
+)
+
+
 def account(tx: Tx, wf_id: int, env: str, old: Bucket | None, new: Bucket | None) -> None:
     """Move one run between the day/hour count buckets (with their all-workflow and all-env roll-ups).
     Buckets that drop to 0 stay as rows with n = 0; every reader sums, so they cost nothing."""
@@ -52,8 +59,11 @@ def account(tx: Tx, wf_id: int, env: str, old: Bucket | None, new: Bucket | None
         if item is None:
             continue
         t, state, root = item
+        moved = old is None or new is None or old[0] != new[0]  # the heatmap counts runs, not states
         for w in (wf_id, ALL_WORKFLOWS):
             for e in (env, ALL_ENVS):
+                if moved:
+                    tx.execute(_ACTIVITY[t // q.HOUR % 24], (w, e, t // q.DAY, sign))
                 tx.execute(
                     "INSERT INTO run_days VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (workflow_id, env, day, state, "
                     "is_root) DO UPDATE SET n = n + excluded.n",
@@ -84,6 +94,7 @@ def rebuild_derived(tx: Tx) -> None:
     """Recompute every count and summary row from the runs table (bulk loads; consistency checks)."""
     tx.execute("DELETE FROM run_days")
     tx.execute("DELETE FROM run_hours")
+    tx.execute("DELETE FROM activity_days")
     tx.execute("DELETE FROM wf_env")
     tx.execute("DROP TABLE IF EXISTS temp.hours")
     tx.execute(
@@ -98,6 +109,14 @@ def rebuild_derived(tx: Tx) -> None:
                 f"INSERT INTO {target} SELECT {wf}, {env}, {unit} AS b, state, is_root, sum(n) FROM temp.hours "  # noqa: S608 - constant fragments
                 f"GROUP BY {keys}b, state, is_root"
             )
+    day = "(hour / 24) - (hour < 0 AND hour % 24 != 0)"
+    columns = ", ".join(f"sum(n * (hour - 24 * ({day}) = {h}))" for h in range(24))
+    for wf, env, keys in (("workflow_id", "env", "workflow_id, env, "), ("0", "env", "env, "),
+                          ("workflow_id", "'*'", "workflow_id, "), ("0", "'*'", "")):  # fmt: skip
+        tx.execute(
+            f"INSERT INTO activity_days SELECT {wf}, {env}, {day} AS d, {columns} FROM temp.hours "  # noqa: S608 - constant fragments
+            f"GROUP BY {keys}d"
+        )
     tx.execute("DROP TABLE temp.hours")
     for wf_id, env, n in tx.execute("SELECT workflow_id, env, count(*) FROM runs GROUP BY 1, 2").fetchall():
         refresh_recent(tx, wf_id, env, n)
@@ -348,14 +367,19 @@ class BulkRun:
     error_message: str | None = None
 
 
-def bulk_load(tx: Tx, runs: Sequence[BulkRun], label: str) -> list[int]:
-    """Insert many runs with executemany in this one transaction, then rebuild the derived tables."""
+def bulk_load(tx: Tx, runs: Sequence[BulkRun], rebuild: bool = True) -> list[int]:
+    """Insert many runs with executemany in this one transaction, then (unless told not to, for a load made
+    of several batches) rebuild the derived tables. Versions are not checked: register them first."""
     ids: dict[str, int] = {}
     for name in {r.workflow for r in runs}:
         ids[name] = q.workflow(tx, name)[0]
+    for env in {r.env for r in runs}:
+        check_env(env)
     base = int(tx.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()[0])
     originals: list[int | None] = []
     reruns: Counter[int] = Counter()
+    counts_json: dict[tuple[RunState, ...], str] = {}  # JSON made once per distinct value: most repeat
+    deps_json: dict[tuple[int, ...], str] = {}
     run_rows = []
     task_rows = []
     for i, r in enumerate(runs):
@@ -368,17 +392,22 @@ def bulk_load(tx: Tx, runs: Sequence[BulkRun], label: str) -> list[int]:
             reruns[original] += 1
         originals.append(original)
         submit, start = q.to_us(r.submit_time), q.to_us(r.start_time)
-        counts = dict(sorted(Counter(s.value for s in r.task_states).items()))
+        counts = counts_json.get(r.task_states)
+        if counts is None:
+            counts = counts_json[r.task_states] = json.dumps(
+                dict(sorted(Counter(s.value for s in r.task_states).items()))
+            )
         run_rows.append(
-            (run_id, ids[r.workflow], check_env(r.env), r.job_version, r.state.value, r.trigger.value, original,
+            (run_id, ids[r.workflow], r.env, r.job_version, r.state.value, r.trigger.value, original,
              None if r.rerun_of is None else base + 1 + r.rerun_of, int(r.rerun_of is not None),
              int(original is None), submit, start, q.to_us(r.end_time), start if start is not None else submit,
-             "{}", len(r.tasks), json.dumps(counts), r.error_message)
+             "{}", len(r.tasks), counts, r.error_message)
         )  # fmt: skip
         for spec, state in zip(r.tasks, r.task_states, strict=True):
-            task_rows.append(
-                (run_id, spec.id, spec.name, spec.function, json.dumps(list(spec.dependencies)), "{}", state.value)
-            )
+            deps = deps_json.get(spec.dependencies)
+            if deps is None:
+                deps = deps_json[spec.dependencies] = json.dumps(list(spec.dependencies))
+            task_rows.append((run_id, spec.id, spec.name, spec.function, deps, "{}", state.value))
     tx.executemany(
         "INSERT INTO runs (run_id, workflow_id, env, job_version, state, trigger, original_run_id, rerun_of, "
         "partial_rerun, is_root, submit_time, start_time, end_time, t, params, n_tasks, task_counts, error_message) "
@@ -391,5 +420,6 @@ def bulk_load(tx: Tx, runs: Sequence[BulkRun], label: str) -> list[int]:
         task_rows,
     )
     tx.executemany("UPDATE runs SET n_reruns = n_reruns + ? WHERE run_id = ?", [(n, r) for r, n in reruns.items()])
-    rebuild_derived(tx)
+    if rebuild:
+        rebuild_derived(tx)
     return [base + 1 + i for i in range(len(runs))]

@@ -434,6 +434,24 @@ class RunStoreContract:
         window = store.activity(SALES, "prod", T0 + timedelta(hours=9, minutes=30), T0 + timedelta(days=6))
         assert window.total == 2 and window.counts[0][9] == 1 and window.counts[2][17] == 1
 
+    def test_counts_and_heatmaps_match_the_runs_for_random_windows(self, store: RunStore) -> None:
+        made = populate(store, seed=11)
+        rng = random.Random(11)
+        for _ in range(30):
+            a = T0 + timedelta(minutes=rng.randrange(-600, 5 * 24 * 60))
+            b = a + timedelta(minutes=rng.randrange(1, 4 * 24 * 60))
+            name = rng.choice([None, SALES, OTHER])
+            env = rng.choice([None, "dev", "prod"])
+            start, end = rng.choice([(a, b), (a, None), (None, b)])
+            query = RunQuery(workflow=name, env=env, start=start, end=end)
+            want = [m for m in made if m.run_id in set(expected(made, query))]
+            assert store.list_runs(query).total == len(want)
+            grid = store.activity(name, env, start, end)
+            cells = [[0] * 24 for _ in range(7)]
+            for m in want:
+                cells[m.t.weekday()][m.t.hour] += 1
+            assert [list(row) for row in grid.counts] == cells and grid.total == len(want)
+
     def test_claim_schedule_is_true_exactly_once_per_tick(self, store: RunStore) -> None:
         register(store)
         tick = T0 + timedelta(hours=6)

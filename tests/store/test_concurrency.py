@@ -108,9 +108,14 @@ def test_every_write_statement_runs_on_a_begin_immediate_transaction() -> None:
                 continue
             checked += 1
             ancestors = list(_ancestors(node, parents))
-            if any(isinstance(a, ast.Assign) and any(getattr(t, "id", "").startswith("_V") for t in a.targets)
-                   for a in ancestors):  # fmt: skip
-                continue  # a migration statement: run by migrate() through write()
+            top = next((a for a in ancestors if isinstance(a, ast.Assign) and a in tree.body), None)
+            if top is not None:  # a module constant: a migration, or statements only ever run on tx
+                (target,) = top.targets
+                assert isinstance(target, ast.Name)
+                if target.id.startswith("_V"):
+                    continue  # run by migrate() through write()
+                _only_on_tx(tree, parents, target.id, path)
+                continue
             call = next((a for a in ancestors if isinstance(a, ast.Call)), None)
             assert call is not None, f"{path.name}:{node.lineno}: write SQL outside a call"
             func = call.func
@@ -140,6 +145,14 @@ def test_every_tx_comes_from_write_and_no_script_or_implicit_transaction_is_used
                 keywords = {k.arg: ast.unparse(k.value) for k in node.keywords}
                 if "isolation_level" in keywords or ast.unparse(node.func) == "sqlite3.connect":
                     assert keywords.get("isolation_level") == "None", f"{path.name}:{node.lineno}"
+
+
+def _only_on_tx(tree: ast.Module, parents: dict[ast.AST, ast.AST], name: str, path: Path) -> None:
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    assert uses, f"{path.name}: {name} is never used"
+    for use in uses:
+        call = next(a for a in _ancestors(use, parents) if isinstance(a, ast.Call))
+        assert ast.unparse(call.func) in ("tx.execute", "tx.executemany"), f"{path.name}:{use.lineno}: {name}"
 
 
 def _ancestors(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> list[ast.AST]:

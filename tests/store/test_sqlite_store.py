@@ -36,6 +36,7 @@ def derived(db: Path) -> list[list[tuple[object, ...]]]:
             sorted(conn.execute("SELECT * FROM run_days WHERE n != 0")),
             sorted(conn.execute("SELECT * FROM run_hours WHERE n != 0")),
             sorted(conn.execute("SELECT * FROM wf_env")),
+            sorted(r for r in conn.execute("SELECT * FROM activity_days") if any(r[3:])),
         ]
     finally:
         conn.close()

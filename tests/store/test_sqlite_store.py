@@ -20,13 +20,13 @@ from datatailr_jupyter.models import RunQuery, RunState
 from datatailr_jupyter.store import _queries, _schema
 from datatailr_jupyter.store._files import owner_is_dead
 from datatailr_jupyter.store._schema import write
-from datatailr_jupyter.store._writes import rebuild_derived
+from datatailr_jupyter.store._writes import BulkRun, rebuild_derived
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import RunUpdate, TaskUpdate
 from datatailr_jupyter.store.registry import open_store
 from datatailr_jupyter.store.sqlite import INLINE_MAX, SqliteRunStore, open_sqlite_store
 
-from .contract import ALIVE, OTHER, SALES, T0, new_run, populate, register
+from .contract import ALIVE, OTHER, SALES, T0, TASKS, new_run, populate, register
 
 
 def derived(db: Path) -> list[list[tuple[object, ...]]]:
@@ -196,3 +196,38 @@ def test_a_workflow_is_found_by_display_name_key_or_its_normalised_form(sqlite_s
     new_run(sqlite_store, workflow=OTHER)
     for ref in (OTHER, "other-flow-quoted", "OTHER flow quoted"):
         assert sqlite_store.list_runs(RunQuery(workflow=ref)).total == 1
+
+
+def test_bulk_load_inserts_runs_as_given_and_later_writes_stay_consistent(sqlite_store: SqliteRunStore) -> None:
+    register(sqlite_store)
+    ok, failed = (RunState.COMPLETED,) * 3, (RunState.COMPLETED, RunState.FAILED, RunState.DID_NOT_RUN)
+    runs = [
+        BulkRun(
+            workflow=SALES,
+            env=("dev", "prod")[i % 2],
+            job_version=1,
+            state=RunState.FAILED if i % 10 == 0 else RunState.COMPLETED,
+            submit_time=T0 + timedelta(hours=i),
+            start_time=T0 + timedelta(hours=i, minutes=1),
+            end_time=T0 + timedelta(hours=i, minutes=9),
+            tasks=TASKS,
+            task_states=failed if i % 10 == 0 else ok,
+            rerun_of=i % 150 - 2 if i % 10 == 2 else None,
+        )
+        for i in range(300)
+    ]  # fmt: skip  (rerun_of: an index in the same batch of 150)
+    ids = sqlite_store._bulk_load(runs[:150], rebuild=False)
+    ids += sqlite_store._bulk_load(runs[150:])
+    assert ids == list(range(1, 301))
+    assert sqlite_store.list_runs(RunQuery()).total == 300
+    assert sqlite_store.list_runs(RunQuery(roots_only=True)).total == 270
+    assert sqlite_store.list_runs(RunQuery(states=(RunState.FAILED,), env="dev")).total == 30
+    assert [r.run_id for r in sqlite_store.rerun_family(3)] == [1, 3]
+    assert sqlite_store.get_run(11).run.task_counts == {"completed": 1, "did_not_run": 1, "failed": 1}
+    assert sqlite_store.activity(SALES, None).total == 300 and sqlite_store.list_workflows()[0].n_runs == 300
+    new_run(sqlite_store, submit=T0 + timedelta(days=40))
+    db = sqlite_store.path / "runs.db"
+    incremental = derived(db)
+    with write(sqlite_store._conn()) as tx:
+        rebuild_derived(tx)
+    assert derived(db) == incremental

@@ -76,7 +76,10 @@ export class DagPanel {
     );
     this.el = h("section", { class: "dt-dagpanel", testid: "dt-dag", attrs: { "aria-label": "Run graph" } }, this.head, bar, this.view, this.status);
     if (typeof ResizeObserver !== "undefined") {
-      const ro = new ResizeObserver(() => this.renderer?.transform(this.viewport.t));
+      const ro = new ResizeObserver(() => {
+        if (this.viewport.fitted) this.fit();
+        else this.renderer?.transform(this.viewport.t);
+      });
       ro.observe(this.view);
       d.add(() => ro.disconnect());
     }

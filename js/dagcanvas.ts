@@ -152,7 +152,7 @@ export class CanvasRenderer implements Renderer {
         const t = g.tasks[i];
         ctx.fillStyle = stateStyle(t.state).color;
         ctx.font = `600 12px ${font}`;
-        ctx.fillText(truncate(t.name, 22), X[i] - NODE_W / 2 + 9, Y[i] - NODE_H / 2 + 16);
+        ctx.fillText(truncate(t.name, 19), X[i] - NODE_W / 2 + 9, Y[i] - NODE_H / 2 + 16);
         ctx.font = `10px ${font}`;
         ctx.fillText(nodeSubtitle(t), X[i] - NODE_W / 2 + 9, Y[i] - NODE_H / 2 + 30);
       }

@@ -54,7 +54,7 @@ export class SvgRenderer implements Renderer {
       });
       const rect = svg("rect", { width: NODE_W, height: NODE_H, rx: 6, ry: 6 });
       const name = svg("text", { class: "dt-node-name", x: 9, y: 16 });
-      name.textContent = truncate(t.name, 22);
+      name.textContent = truncate(t.name, 19);
       const sub = svg("text", { class: "dt-node-sub", x: 9, y: 30 });
       const title = svg("title");
       g.append(title, rect, name, sub);

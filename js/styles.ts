@@ -92,7 +92,8 @@ const TABLE = `
 .dt-table tr.dt-selected { background: var(--dt-accent-soft); box-shadow: inset 3px 0 0 var(--dt-accent); }
 .dt-table tr.dt-rerun-row td:nth-child(2) { padding-left: 22px; }
 .dt-num { text-align: right; font-variant-numeric: tabular-nums; }
-.dt-err-cell { max-width: 320px; overflow: hidden; text-overflow: ellipsis; color: var(--dt-error); }
+.dt-err-cell { overflow: hidden; text-overflow: ellipsis; color: var(--dt-error); }
+.dt-table td.dt-err-cell { max-width: 0; width: 100%; min-width: 120px; }
 .dt-toggle { font-size: var(--dt-small); }
 .dt-pager { display: flex; align-items: center; gap: 8px; justify-content: flex-end; padding-top: 6px; color: var(--dt-fg2); }
 `;

@@ -13,6 +13,8 @@ const DRAG_THRESHOLD = 4;
 
 export class Viewport {
   t: Transform = { k: 1, x: 0, y: 0 };
+  /** The view shows the last fit (no pan or zoom since): a resize fits again. */
+  fitted = false;
   private drag: { id: number; sx: number; sy: number; ox: number; oy: number; moved: boolean } | null = null;
   private suppressClick = false;
 
@@ -68,6 +70,7 @@ export class Viewport {
   }
 
   set(t: Transform): void {
+    this.fitted = false;
     this.t = { k: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, t.k)), x: t.x, y: t.y };
     this.onChange(this.t);
   }
@@ -91,6 +94,7 @@ export class Viewport {
     const x = gw * k <= w - 2 * pad ? (w - gw * k) / 2 : pad;
     const y = gh * k <= h - 2 * pad ? (h - gh * k) / 2 : pad;
     this.set({ k, x, y });
+    this.fitted = true;
   }
 
   /** Centre the graph point (gx, gy), zooming in to at least `minZoom`. */

@@ -27,7 +27,7 @@ node_modules/.package-lock.json: package.json package-lock.json labextension/pac
 frontend: $(BIN)/python node_modules/.package-lock.json
 	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml node_modules/.package-lock.json $(wildcard js/*.ts labextension/src/*.ts)
+$(VENV)/.installed: $(BIN)/python pyproject.toml node_modules/.package-lock.json $(wildcard js/*.ts js/*.mjs labextension/src/*.ts)
 	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
 	$(BIN)/python -m pip install --quiet -e ".[demo]"
 	@touch $@

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from .workers import HOST, Job, Outcome, execute, install_thread_router, uninstall_thread_router
+from .capture import install_thread_router, uninstall_thread_router
+from .workers import HOST, Job, Outcome, execute
 
 __all__ = ["EXECUTORS", "Event", "Executor", "InlineExecutor", "Started", "ThreadExecutor", "make_executor"]
 

@@ -13,6 +13,7 @@ frees its old name and no two tasks ever share a name. ``.alias()`` on a taken n
 from __future__ import annotations
 
 import contextvars
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -192,6 +193,8 @@ class Graph:
         self.tasks: list[Task] = []
         self.names: dict[str, Task] = {}
         self.closed = False
+        self._next: dict[str, int] = {}  # per function name: the next automatic number to try
+        self._freed: dict[str, list[int]] = {}  # per function name: numbers freed by an alias (a heap)
 
     # ------------------------------------------------------------ building
 
@@ -233,12 +236,17 @@ class Graph:
         return type(value)(converted)
 
     def _auto_name(self, base: str) -> str:
-        if base not in self.names:
-            return base
-        n = 1
-        while f"{base}-{n}" in self.names:
+        """The first of ``base``, ``base-1``, ``base-2``, ... that no task uses (freed names first)."""
+        freed = self._freed.get(base)
+        while freed:
+            n = heapq.heappop(freed)
+            if _numbered(base, n) not in self.names:
+                return _numbered(base, n)
+        n = self._next.get(base, 0)
+        while _numbered(base, n) in self.names:
             n += 1
-        return f"{base}-{n}"
+        self._next[base] = n + 1
+        return _numbered(base, n)
 
     def rename(self, node: Task, name: str) -> None:
         self.check_open(f"alias({name!r}) on task {node.name!r}")
@@ -251,6 +259,10 @@ class Graph:
                 f"({other.function.name}) already has that name; choose another alias"
             )
         del self.names[node.name]
+        base = node.function.name
+        if node.name == base or node.name.startswith(base + "-") and node.name[len(base) + 1 :].isdigit():
+            number = 0 if node.name == base else int(node.name[len(base) + 1 :])
+            heapq.heappush(self._freed.setdefault(base, []), number)
         node.name = name
         self.names[name] = node
 
@@ -287,6 +299,10 @@ class Graph:
             for t in self.tasks
         ]
         return Blueprint(workflow=self.workflow, tasks=tasks, options=options)
+
+
+def _numbered(base: str, n: int) -> str:
+    return base if n == 0 else f"{base}-{n}"
 
 
 def _contains_task(value: Any) -> bool:

@@ -18,8 +18,10 @@ import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
@@ -28,6 +30,7 @@ from typing import Any
 import cloudpickle
 
 from ..models import TaskError
+from .capture import process_spool, salvage_spool
 from .executors import Event, Started
 from .workers import HOST, Job, Outcome, execute, system_line
 
@@ -43,8 +46,9 @@ class _Worker:
         env = dict(os.environ)
         paths = [p or os.getcwd() for p in sys.path]
         env["PYTHONPATH"] = os.pathsep.join(paths)
+        self.spool = os.path.join(tempfile.gettempdir(), f"dt-stderr-{uuid.uuid4().hex}")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w)],
+            [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w), self.spool],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -66,6 +70,10 @@ class _Worker:
         self.proc.wait()
         self.send.close()
         self.recv.close()
+        if self.job is not None:  # died or killed mid-task: keep what its stderr spool holds (a crash report)
+            salvage_spool(self.spool, self.job.stderr)
+        else:
+            salvage_spool(self.spool, os.devnull)
 
 
 def _death_reason(returncode: int | None) -> str:
@@ -133,9 +141,9 @@ class ProcessExecutor:
             self.events.append(Started(job.task_id, job.clock.now(), HOST, worker.proc.pid))
 
     def _died(self, worker: _Worker) -> None:
+        job = worker.job
         worker.kill()
         self.workers.remove(worker)
-        job = worker.job
         if job is None:
             return
         reason = _death_reason(worker.proc.returncode)
@@ -184,8 +192,8 @@ class ProcessExecutor:
         for worker in list(self.workers):
             if worker.job is not None:
                 running.add(worker.job.task_id)
-                worker.job = None
                 worker.kill()
+                worker.job = None
                 self.workers.remove(worker)
         self.events = [e for e in self.events if e.task_id not in running]
         return running
@@ -250,7 +258,8 @@ def worker_main() -> None:
     """Entry point of a worker process: read jobs from the engine, run them, send outcomes back."""
     inbox = Connection(int(sys.argv[1]), writable=False)
     outbox = Connection(int(sys.argv[2]), readable=False)
-    faulthandler.enable()  # a segfault's traceback lands in the task's stderr log
+    process_spool(sys.argv[3])
+    faulthandler.enable()  # a segfault's traceback lands in the task's stderr log (via the spool)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # a running task's log can be tailed
     _watch_parent(os.getppid())

@@ -4,13 +4,15 @@ Design (only the loop thread mutates run state; executors only run jobs and repo
 
 1. The run and its tasks exist in the store (``start_run``); the loop marks the run running and records the
    tasks a rerun reuses (``reused_from_run``, by reference) or skips (``did_not_run``).
-2. Each task whose dependencies have all completed is *ready*: the loop builds its Job -- log files, the
-   function, the argument map and the upstream values -- and submits it (state ``pending``).
+2. Each task whose dependencies have all completed is *ready* (state ``pending``). The loop builds its Job --
+   log files, the function, the argument map and the upstream values -- and submits it, keeping only about
+   two jobs per worker submitted ahead, so workers start while the remaining jobs are prepared.
 3. The loop waits for executor events: ``Started`` (state ``running``) and ``Outcome``. A completed task's
    result was encoded in the worker; it is committed with the task's completion in the same ``update_tasks``
-   call, and all updates of one loop iteration go in one call. A failed task's downstream tasks end
-   ``did_not_run``; independent branches go on. Newly ready tasks are submitted only after their upstream
-   results are committed.
+   call. Updates are batched, one ``update_tasks`` call at least every 20 ms; batches commit in order, so the
+   store never shows a task completed while a task it depends on is not. A task that must read an upstream
+   result back from the store (a large one) starts only once that result is committed. A failed task's
+   downstream tasks end ``did_not_run``; independent branches go on.
 4. Upstream values: in-process executors get the Python object the upstream task returned. Process workers
    get its encoded bytes (kept by the loop until the last consumer is submitted, small results only) or, for
    results written to files, the bytes read back from the store; the worker decodes them.
@@ -44,6 +46,7 @@ from .workers import Input, Job, Outcome, system_line
 __all__ = ["RunLoop", "engine_owner", "open_run_store", "resolve_env", "run_blueprint", "start_run"]
 
 _FLUSH_LOGS_EVERY = 0.5
+_FLUSH_EVERY = 0.02  # task updates are committed in batches at least this often (and before consumers start)
 
 
 def _process_start() -> str:
@@ -151,7 +154,10 @@ class RunLoop:
         self.consumers: dict[int, int] = {}  # task -> consumers not submitted yet (its value is kept until 0)
         self.values: dict[int, Input] = {}  # upstream values kept for consumers not submitted yet
         self.stored: dict[int, tuple[int, int]] = {}  # ... or where to read them: (run id, task id)
-        self.ready: list[int] = []
+        self.ready: list[int] = []  # may start: every dependency completed
+        self.fresh: set[int] = set()  # ready since the last commit (their upstream results are not committed yet)
+        # Jobs are prepared just ahead of the workers, so the first ones start while the rest are prepared.
+        self.in_flight = 2 * max(1, executor.max_workers)
         self.active: set[int] = set()  # submitted, no outcome yet
         self.batch: dict[int, dict[str, Any]] = {}
         self.committed: set[int] = set()  # tasks whose terminal state is in the store
@@ -162,6 +168,7 @@ class RunLoop:
         self.log_dirs: set[Path] = set()
         self.functions: dict[int, bytes] = {}
         self.last_log_flush = 0.0
+        self.last_flush = time.monotonic()
         self.system: dict[str, str] = {}
 
     # ------------------------------------------------------------ updates
@@ -175,6 +182,8 @@ class RunLoop:
         if not self.batch:
             return
         batch, self.batch = self.batch, {}
+        self.last_flush = time.monotonic()
+        self.fresh.clear()
         self.store.update_tasks(self.run_id, [TaskUpdate(task_id=tid, **f) for tid, f in batch.items()])
         self.committed.update(tid for tid, f in batch.items() if "state" in f and f["state"].is_terminal)
 
@@ -184,8 +193,16 @@ class RunLoop:
         try:
             self._begin()
             while self.active or self.ready:
-                self._submit_ready()
-                for event in self.executor.wait(self.poll):
+                room = self.in_flight - len(self.active)
+                if self.ready and room > 0:
+                    batch, self.ready = self.ready[:room], self.ready[room:]
+                    if self._needs_commit(batch):
+                        self._flush()
+                    self._submit(batch)
+                waited = time.monotonic() - self.last_flush
+                timeout = max(0.0, _FLUSH_EVERY - waited) if self.batch else self.poll
+                events = self.executor.wait(timeout)
+                for event in events:
                     if isinstance(event, Started):
                         self._update(
                             event.task_id, state=RunState.RUNNING, start_time=event.time, host=event.host, attempt=1
@@ -193,7 +210,8 @@ class RunLoop:
                     else:
                         self._finished(event)
                 self._pump_logs()
-                self._flush()
+                if not events or time.monotonic() - self.last_flush >= _FLUSH_EVERY or len(self.batch) >= 512:
+                    self._flush()
             return self._finish()
         except KeyboardInterrupt:
             self._stop("stopped by KeyboardInterrupt (Ctrl+C)")
@@ -243,6 +261,7 @@ class RunLoop:
             self.waiting[t.id] = sum(1 for d in t.dependencies if d not in self.reuse)
             if self.waiting[t.id] == 0:
                 self.ready.append(t.id)
+                self._update(t.id, state=RunState.PENDING)
         self._flush()
 
     def _finish(self) -> RunState:
@@ -314,8 +333,16 @@ class RunLoop:
             self.values[ref] = value  # several consumers: read it once
         return value
 
-    def _submit_ready(self) -> None:
-        ready, self.ready = self.ready, []
+    def _needs_commit(self, batch: list[int]) -> bool:
+        """Whether a task of ``batch`` reads an upstream result from the store that is not committed yet."""
+        return any(
+            d in self.batch and self.stored.get(d, (0, 0))[0] == self.run_id
+            for tid in batch
+            if tid in self.fresh
+            for d in self.tasks[tid].dependencies
+        )
+
+    def _submit(self, ready: list[int]) -> None:
         for tid in ready:
             t = self.tasks[tid]
             inputs: dict[int, Input] = {}
@@ -351,7 +378,6 @@ class RunLoop:
             )
             self.executor.submit(job)
             self.active.add(tid)
-            self._update(tid, state=RunState.PENDING)
 
     def _finished(self, outcome: Outcome) -> None:
         tid = outcome.task_id
@@ -381,6 +407,8 @@ class RunLoop:
                     self.waiting[child] -= 1
                     if self.waiting[child] == 0:
                         self.ready.append(child)
+                        self.fresh.add(child)
+                        self._update(child, state=RunState.PENDING)
             return
         self._update(tid, state=RunState.FAILED, error=outcome.error, **common)
         if self.first_error is None and outcome.error is not None:

@@ -1,10 +1,8 @@
 """What runs inside a worker for one task: log capture, argument resolution, the call, and result encoding.
 
 Logs: a task's stdout and stderr go to two files (the store's log files, or temporary files the engine copies
-into the store). In worker processes and inline, file descriptors 1 and 2 are redirected with ``os.dup2`` for the
-duration of the task, so output of C extensions and subprocesses is captured too; in threads, ``sys.stdout`` and
-``sys.stderr`` are routed per thread (Python-level output only). The engine's own lines -- start (host, pid,
-attempt) and end (state, duration) -- go into the task's stdout, each starting with :data:`SYSTEM_LINE_PREFIX`.
+into the store), captured as described in capture.py. The engine's own lines -- start (host, pid, attempt) and
+end (state, duration) -- go into the task's stdout, each starting with :data:`SYSTEM_LINE_PREFIX`.
 
 Results are encoded here, in the worker: tables and arrays that look large go straight to a file in the store's
 staging directory, everything else is encoded in memory (and spilled to a staging file above 1 MiB).
@@ -12,21 +10,19 @@ staging directory, everything else is encoded in memory (and spilled to a stagin
 
 from __future__ import annotations
 
-import io
 import os
 import socket
-import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from ..models import ResultMeta, TaskError
 from ..store.protocols import EncodedResult
+from .capture import Capture
 from .clock import Clock
 from .graph import Ref
 
@@ -153,137 +149,6 @@ def encode_result(value: Any, staging_dir: str | None) -> EncodedResult:
     return encoded
 
 
-# ---------------------------------------------------------------- log capture
-
-
-class _Capture:
-    """The two log files of a task, and how output is routed into them."""
-
-    def __init__(self, job: Job, mode: str) -> None:
-        self.job = job
-        self.mode = mode  # "fd" (process worker), "fd+sys" (inline), "thread"
-        self.out_fd = os.open(job.stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self.err_fd = os.open(job.stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        self.out: TextIO | None = None
-        self.err: TextIO | None = None
-
-    def system(self, text: str) -> None:
-        self._flush()
-        os.write(self.out_fd, system_line(self.job.clock, text))
-
-    def error_text(self, text: str) -> None:
-        self._flush()
-        os.write(self.err_fd, text.encode("utf-8", "replace"))
-
-    def _flush(self) -> None:
-        for stream in (sys.stdout, sys.stderr, self.out, self.err):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (OSError, ValueError):
-                pass
-
-    @contextmanager
-    def redirect(self) -> Iterator[None]:
-        if self.mode == "thread":
-            self.out = _open_text(self.out_fd)
-            self.err = _open_text(self.err_fd)
-            _ROUTER.ensure()
-            _ROUTER.set(self.out, self.err)
-            try:
-                yield
-            finally:
-                self._flush()
-                _ROUTER.set(None, None)
-            return
-        self._flush()
-        saved = os.dup(1), os.dup(2)
-        old_streams = sys.stdout, sys.stderr
-        os.dup2(self.out_fd, 1)
-        os.dup2(self.err_fd, 2)
-        if self.mode == "fd+sys":
-            self.out, self.err = _open_text(self.out_fd), _open_text(self.err_fd)
-            sys.stdout, sys.stderr = self.out, self.err
-        try:
-            yield
-        finally:
-            self._flush()
-            sys.stdout, sys.stderr = old_streams
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-    def close(self) -> None:
-        self._flush()
-        os.close(self.out_fd)
-        os.close(self.err_fd)
-
-
-def _open_text(fd: int) -> TextIO:
-    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="replace", line_buffering=True)
-
-
-class _ThreadRouter(io.TextIOBase):
-    """Stands in for sys.stdout / sys.stderr: each thread running a task writes to that task's log."""
-
-    def __init__(self, stream: str) -> None:
-        self.stream = stream
-        self.fallback: TextIO | None = None
-
-    def _target(self) -> TextIO:
-        target = getattr(_ROUTER.local, self.stream, None)
-        return target if target is not None else (self.fallback or sys.__stdout__)  # type: ignore[return-value]
-
-    def write(self, text: str) -> int:
-        return self._target().write(text)
-
-    def flush(self) -> None:
-        self._target().flush()
-
-    def isatty(self) -> bool:
-        return False
-
-
-class _Router:
-    def __init__(self) -> None:
-        self.local = threading.local()
-        self.users = 0
-        self.lock = threading.Lock()
-
-    def set(self, out: TextIO | None, err: TextIO | None) -> None:
-        self.local.stdout, self.local.stderr = out, err
-
-    def install(self) -> None:
-        with self.lock:
-            self.users += 1
-        self.ensure()
-
-    def ensure(self) -> None:
-        """Put routers in place (again, if something replaced sys.stdout / sys.stderr since)."""
-        with self.lock:
-            for name in ("stdout", "stderr"):
-                current = getattr(sys, name)
-                if not isinstance(current, _ThreadRouter):
-                    router = _ThreadRouter(name)
-                    router.fallback = current
-                    setattr(sys, name, router)
-
-    def uninstall(self) -> None:
-        with self.lock:
-            self.users -= 1
-            if self.users == 0:
-                for name in ("stdout", "stderr"):
-                    current = getattr(sys, name)
-                    if isinstance(current, _ThreadRouter):
-                        setattr(sys, name, current.fallback)
-
-
-_ROUTER = _Router()
-install_thread_router = _ROUTER.install
-uninstall_thread_router = _ROUTER.uninstall
-
-
 @contextmanager
 def _env_applied(env_vars: dict[str, str]) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in env_vars}
@@ -304,11 +169,11 @@ def _env_applied(env_vars: dict[str, str]) -> Iterator[None]:
 def execute(job: Job, function: TaskFunction, mode: str, keep_value: bool = False) -> Outcome:
     """Run one task with its output captured; never raises for errors of the task itself."""
     start = end = job.clock.now()
-    capture = _Capture(job, mode)
+    capture = Capture(job.stdout, job.stderr, mode)
     ok, value, result, error = False, None, None, None
     try:
         where = f"(task {job.task_id}, run {job.run_id}) attempt {job.attempt} on {HOST} pid {os.getpid()}"
-        capture.system(f"start {job.name!r} {where}")
+        capture.write_stdout(system_line(job.clock, f"start {job.name!r} {where}"))
         with capture.redirect():
             try:
                 arguments = resolve_arguments(job.arguments, _decode_inputs(job.inputs))
@@ -329,11 +194,11 @@ def execute(job: Job, function: TaskFunction, mode: str, keep_value: bool = Fals
             except Exception as exc:
                 error = _encode_error(exc, job.name, value)
         if error is not None:
-            capture.error_text(error.traceback)
+            capture.write_stderr(error.traceback)
         end = job.clock.now()
         seconds = (end - start).total_seconds()
         state = "completed" if ok else f"failed ({error.type if error else '?'})"
-        capture.system(f"end {job.name!r}: {state} in {seconds:.3f} s")
+        capture.write_stdout(system_line(job.clock, f"end {job.name!r}: {state} in {seconds:.3f} s"))
     finally:
         capture.close()
     return Outcome(

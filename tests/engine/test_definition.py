@@ -293,3 +293,12 @@ def test_legacy_shift_operators_add_ordering_edges():
 
     bp, _, _ = build(wf)
     assert bp.tasks[2].dependencies == (0, 1)
+
+
+def test_unaliased_repeated_calls_are_numbered_like_the_sdk():
+    @workflow(name="Sum Of Squares")
+    def wf(n=10):
+        combine(*[add(i, i) for i in range(n)])
+
+    bp, _, _ = build(wf)
+    assert [t.name for t in bp.tasks[:10]] == ["add"] + [f"add-{i}" for i in range(1, 10)]

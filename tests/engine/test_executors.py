@@ -93,6 +93,7 @@ def test_a_job_runs_reports_start_and_result_and_captures_output(executor, tmp_p
     assert "doubling 21" in log
     system = [line for line in log.splitlines() if line.startswith(SYSTEM_LINE_PREFIX)]
     assert len(system) == 2 and "start 'double'" in system[0] and "completed" in system[1]
+    assert not (tmp_path / "7.err").exists(), "a task that writes nothing to stderr gets no stderr log"
 
 
 def test_upstream_values_are_passed_as_objects_or_encoded(executor, tmp_path):

@@ -212,6 +212,7 @@ def test_independent_tasks_run_in_parallel(store):
 @task()
 def chatty(seconds):
     print("first line, then a pause", flush=True)
+    os.write(2, b"a warning, then a pause\n")
     time.sleep(seconds)
     return "done"
 
@@ -236,8 +237,9 @@ def test_a_running_task_log_can_be_read_before_it_ends(store):
         if runs is not None and runs.runs:
             run_id = runs.runs[0].run_id
             task_run = store.get_run(run_id).tasks[0]
-            chunk = store.read_log(run_id, 0, "stdout")
-            if "first line, then a pause" in chunk.text and task_run.state is RunState.RUNNING:
+            out = store.read_log(run_id, 0, "stdout").text
+            err = store.read_log(run_id, 0, "stderr").text
+            if "first line, then a pause" in out and "a warning" in err and task_run.state is RunState.RUNNING:
                 seen_while_running = True
                 break
         time.sleep(0.1)

@@ -1,0 +1,226 @@
+"""Engine benchmark: ``.venv/bin/python -m bench.bench_engine`` (a benchmark, not a test; prints a table).
+
+(a) 1,000-task fan-out/fan-in of trivial tasks, everything persisted in a real SqliteRunStore, against a bare
+    concurrent.futures.ProcessPoolExecutor making the same 1,000 calls with no persistence;
+(b) a 200-task chain (latency per task);
+(c) one task returning a 1,000,000 x 5 float DataFrame: persist time, and load back in a fresh process against
+    reading the same Parquet file with pandas.
+Pools are warm in both (a) and (b) (worker start-up is reported separately); medians of a few repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from datatailr_jupyter.engine import task, workflow
+from datatailr_jupyter.models import RunState
+from datatailr_jupyter.store.registry import open_store
+
+
+def seed_value() -> int:
+    return 1
+
+
+def leaf(x: int, i: int) -> int:
+    return x + i
+
+
+def gather(*values: int) -> int:
+    return sum(values)
+
+
+root_t, leaf_t, gather_t = task(seed_value), task(leaf), task(gather)
+
+
+def fan(n: int) -> Any:
+    @workflow(name=f"Bench Fan {n}")
+    def wf() -> None:
+        r = root_t()
+        gather_t(*[leaf_t(r, i) for i in range(n - 2)])
+
+    return wf
+
+
+def chain(n: int) -> Any:
+    @workflow(name=f"Bench Chain {n}")
+    def wf() -> None:
+        x = root_t()
+        for i in range(n - 1):
+            x = leaf_t(x, i)
+
+    return wf
+
+
+@task()
+def big_frame(rows: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.random((rows, 5)), columns=list("abcde"))
+
+
+@task()
+def big_frame_dropped(rows: int) -> None:
+    big_frame.func(rows)
+
+
+def median_time(fn: Callable[[], Any], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bare_fan(pool: cf.ProcessPoolExecutor, n: int) -> int:
+    r = pool.submit(seed_value).result()
+    leaves = [pool.submit(leaf, r, i) for i in range(n - 2)]
+    return pool.submit(gather, *[f.result() for f in leaves]).result()
+
+
+def bare_chain(pool: cf.ProcessPoolExecutor, n: int) -> int:
+    x = pool.submit(seed_value).result()
+    for i in range(n - 1):
+        x = pool.submit(leaf, x, i).result()
+    return x
+
+
+def run_ok(wf: Any, store: Any, executor: str = "process") -> Any:
+    handle = wf(local_run=True, store=store, executor=executor)
+    assert handle.state is RunState.COMPLETED, handle
+    return handle
+
+
+def fresh_process(code: str) -> tuple[float, float]:
+    """(wall seconds of a new interpreter running ``code``, seconds ``code`` itself reported)."""
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return time.perf_counter() - t0, float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_engine", description="engine benchmark")
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args(argv)
+    workers = os.cpu_count() or 1
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="dt-bench-") as tmp:
+        store = open_store(f"sqlite://{Path(tmp) / 'store'}")
+        t0 = time.perf_counter()
+        run_ok(chain(2), store)  # starts the shared worker processes
+        startup = time.perf_counter() - t0
+        with cf.ProcessPoolExecutor(workers) as pool:
+            t0 = time.perf_counter()
+            list(pool.map(abs, range(workers)))
+            bare_startup = time.perf_counter() - t0
+
+            fan1000 = fan(1000)
+            run_ok(fan1000, store)  # registers the version; later runs reuse it
+            ours_fan = median_time(lambda: run_ok(fan1000, store), args.reps)
+            bare = median_time(lambda: bare_fan(pool, 1000), args.reps)
+            ours_thread = median_time(lambda: run_ok(fan1000, store, "thread"), args.reps)
+            rows.append(
+                (
+                    "(a) fan-out/fan-in 1,000 tasks, process pool, persisted",
+                    f"{ours_fan:.3f} s",
+                    f"{ours_fan / 1000 * 1e6:.0f} µs/task",
+                )
+            )
+            rows.append(
+                (
+                    "    bare ProcessPoolExecutor, same 1,000 calls, nothing persisted",
+                    f"{bare:.3f} s",
+                    f"ratio {ours_fan / bare:.2f}x",
+                )
+            )
+            rows.append(
+                (
+                    "    same workflow, thread executor, persisted",
+                    f"{ours_thread:.3f} s",
+                    f"{ours_thread / 1000 * 1e6:.0f} µs/task",
+                )
+            )
+
+            chain200 = chain(200)
+            run_ok(chain200, store)
+            ours_chain = median_time(lambda: run_ok(chain200, store), args.reps)
+            bare_c = median_time(lambda: bare_chain(pool, 200), args.reps)
+            rows.append(
+                (
+                    "(b) chain of 200 tasks, process pool, persisted",
+                    f"{ours_chain:.3f} s",
+                    f"{ours_chain / 200 * 1e3:.2f} ms/task",
+                )
+            )
+            rows.append(
+                (
+                    "    bare ProcessPoolExecutor chain of 200 calls",
+                    f"{bare_c:.3f} s",
+                    f"{bare_c / 200 * 1e3:.2f} ms/task",
+                )
+            )
+        rows.append(("    worker start-up (engine pool / bare pool)", f"{startup:.2f} s", f"{bare_startup:.2f} s"))
+
+        @workflow(name="Bench Frame")
+        def frame_wf() -> None:
+            big_frame(1_000_000)
+
+        @workflow(name="Bench Frame Dropped")
+        def dropped_wf() -> None:
+            big_frame_dropped(1_000_000)
+
+        run_ok(frame_wf, store)
+        run_ok(dropped_wf, store)
+        with_result = median_time(lambda: run_ok(frame_wf, store), args.reps)
+        without = median_time(lambda: run_ok(dropped_wf, store), args.reps)
+        handle = run_ok(frame_wf, store)
+        meta = handle.detail().task("big_frame").result
+        parquet = next((Path(tmp) / "store" / "results" / str(handle.run_id)).glob("*.parquet"))
+        rows.append(
+            (
+                "(c) 1,000,000 x 5 float DataFrame: persist (run with result - run without)",
+                f"{with_result - without:.3f} s",
+                f"{meta.bytes / 1e6:.1f} MB parquet" if meta else "",
+            )
+        )
+        store_url = f"sqlite://{Path(tmp) / 'store'}"
+        load_code = (
+            "import time; t = time.perf_counter(); from datatailr_jupyter import load_result; "
+            f"df = load_result('Bench Frame', run={handle.run_id}, task='big_frame', store={store_url!r}); "
+            "assert df.shape == (1_000_000, 5); print(time.perf_counter() - t)"
+        )
+        pandas_code = (
+            "import time; t = time.perf_counter(); import pandas as pd; "
+            f"df = pd.read_parquet({str(parquet)!r}); assert df.shape == (1_000_000, 5); print(time.perf_counter() - t)"
+        )
+        ours = [fresh_process(load_code) for _ in range(args.reps)]
+        direct = [fresh_process(pandas_code) for _ in range(args.reps)]
+        o_wall, o_in = statistics.median(w for w, _ in ours), statistics.median(i for _, i in ours)
+        d_wall, d_in = statistics.median(w for w, _ in direct), statistics.median(i for _, i in direct)
+        rows.append(
+            ("    load_result in a fresh process (wall / after interpreter start)", f"{o_wall:.2f} s", f"{o_in:.2f} s")
+        )
+        rows.append(("    pandas.read_parquet of the same file, fresh process", f"{d_wall:.2f} s", f"{d_in:.2f} s"))
+        store.close()
+
+    width = max(len(r[0]) for r in rows)
+    print(f"engine benchmark: {workers} CPUs, Python {sys.version.split()[0]}, medians of {args.reps}")
+    for name, a, b in rows:
+        print(f"{name:<{width}}  {a:>9}  {b}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,7 @@ from ..models import (
     Trigger,
     Version,
     WorkflowInfo,
+    check_env,
     normalize_name,
 )
 from ._schema import ALL_ENVS, ALL_WORKFLOWS
@@ -226,7 +227,7 @@ def _params(conn: sqlite3.Connection, query: RunQuery) -> dict[str, Any]:
     states = json.dumps([RunState.parse(s).value for s in query.states]) if query.states else None
     return {
         "wf": wf_id,
-        "env": query.env,
+        "env": None if query.env is None else check_env(query.env),
         "lo": LOW if query.start is None else to_us(query.start),
         "hi": HIGH if query.end is None else to_us(query.end),
         "root": 1 if query.roots_only else 0,

@@ -56,12 +56,19 @@ def _sql_errors(method: F) -> F:
             if "readonly" in text:
                 raise StoreError(self._read_only_message()) from None
             raise StoreError(f"the run store {self.label} failed: {text}") from None
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"the run store {self.label} refused an inconsistent write ({exc}); nothing changed"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"the run store {self.label} is damaged ({exc}); restore {self._files.db} from a backup"
             ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+_ACTIVE_OWNERS = "SELECT owner FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
 
 
 class SqliteRunStore:
@@ -356,13 +363,14 @@ class SqliteRunStore:
         if self._readonly:
             return []
         started = time.time()
-        with self._write() as tx:
-            recovered = _writes.recover(tx, owner_is_dead, _now())
-            active = tx.execute(
-                "SELECT count(*) FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
-            )
-            idle = active.fetchone()[0] == 0
         conn = self._conn()
+        owners = [o for (o,) in conn.execute(_ACTIVE_OWNERS)]
+        recovered: list[int] = []
+        if any(owner_is_dead(o) for o in owners):  # only then take the write lock
+            with self._write() as tx:
+                recovered = _writes.recover(tx, owner_is_dead, _now())
+            owners = [o for (o,) in conn.execute(_ACTIVE_OWNERS)]
+        idle = not owners
         for run_id in recovered:
             rows = conn.execute(
                 "SELECT task_id, result_meta FROM tasks WHERE run_id = ? AND result_run = run_id AND result_inline = 0",

@@ -2,9 +2,9 @@
 
 - ``decorators`` / ``graph``: calls inside a workflow body build a graph of Task nodes (see graph.py).
 - ``runner``: a ready-queue loop over an injected executor (``executors``: thread, inline; ``procpool``: worker
-  processes), recording every state, time, log and result in a run store.
-- ``workers``: what runs in a worker -- log capture at the file-descriptor level, result encoding. Lines the
-  engine writes into task logs start with :data:`SYSTEM_LINE_PREFIX` (``"⟦dt⟧ "``).
+  processes), recording every state, time, log and result in a run store; ``launch`` creates and starts runs.
+- ``workers``: what runs in a worker -- the call and result encoding; ``capture``: log capture at the
+  file-descriptor level. Lines the engine writes into task logs start with :data:`SYSTEM_LINE_PREFIX` (``"⟦dt⟧ "``).
 - ``versions``: definition hashing, pickled code, registration and deploy; ``reruns``: plans and reruns;
   ``schedule`` / ``scheduler``: cron schedules and the loop that starts scheduled runs.
 """

@@ -174,11 +174,11 @@ class WorkflowFunction:
             kwargs.pop(k, None)
         blueprint, options, params = self.build(args, kwargs, overrides)
         if to_json:
-            from .runner import resolve_env
+            from .launch import resolve_env
 
             return _to_json(blueprint, options, resolve_env(env))
         if local_run or instant_run:
-            from .runner import run_blueprint
+            from .launch import run_blueprint
 
             return run_blueprint(
                 blueprint, options, env=env, store=store, executor=executor, max_workers=max_workers, params=params

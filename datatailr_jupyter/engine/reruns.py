@@ -20,7 +20,7 @@ from .clock import Clock, system_clock
 from .executors import Executor
 from .graph import Blueprint
 from .handle import RunHandle
-from .runner import execute_run, open_run_store, start_run
+from .launch import execute_run, open_run_store, start_run
 from .versions import blueprint_for
 
 __all__ = ["RerunPlan", "TaskPlan", "plan_rerun", "rerun"]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -36,91 +35,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..models import RunState, TaskError, Trigger, check_env
-from ..store.protocols import EncodedResult, NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
+from ..models import RunState, TaskError
+from ..store.protocols import EncodedResult, RunStore, RunUpdate, TaskUpdate
 from .clock import Clock, system_clock
-from .executors import Executor, Started, make_executor
+from .executors import Executor, Started
 from .graph import SYSTEM_PARAMS, Blueprint
 from .workers import Input, Job, Outcome, system_line
 
-__all__ = ["RunLoop", "engine_owner", "open_run_store", "resolve_env", "run_blueprint", "start_run"]
+__all__ = ["RunLoop"]
 
 _FLUSH_LOGS_EVERY = 0.5
 _FLUSH_EVERY = 0.02  # task updates are committed in batches at least this often (and before consumers start)
-
-
-def _process_start() -> str:
-    try:
-        with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return str(int(time.time()))
-
-
-_OWNER = f"{socket.gethostname()}:{os.getpid()}:{_process_start()}"
-
-
-def engine_owner() -> str:
-    """``host:pid:process-start`` of this process, recorded on runs so a store can recover a dead engine's runs."""
-    return (
-        _OWNER
-        if _OWNER.split(":")[1] == str(os.getpid())
-        else f"{socket.gethostname()}:{os.getpid()}:{_process_start()}"
-    )
-
-
-def open_run_store(store: RunStore | str | None) -> RunStore:
-    """A store object as given, a store URL or directory opened, or the configured store."""
-    from ..settings import resolve, store_url_from
-    from ..store.registry import open_store
-
-    if store is None:
-        settings = resolve()
-        return open_store(settings.store_url, token=settings.token)
-    if isinstance(store, str):
-        return open_store(store_url_from(store))
-    return store
-
-
-def resolve_env(env: str | None) -> str:
-    if env is not None:
-        return check_env(env)
-    from ..settings import resolve
-
-    return resolve().env
-
-
-def start_run(
-    store: RunStore,
-    blueprint: Blueprint,
-    job_version: int,
-    env: str,
-    *,
-    params: dict[str, Any] | None = None,
-    trigger: Trigger = Trigger.LOCAL,
-    rerun_of: int | None = None,
-    partial_rerun: bool = False,
-    scheduled_time: datetime | None = None,
-    clock: Clock = system_clock,
-) -> int:
-    """Create the run and its tasks (state pending); returns the run id."""
-    tasks = tuple(TaskSpec(t.id, t.name, t.entrypoint, t.dependencies, t.resources) for t in blueprint.tasks)
-    summary = store.create_run(
-        NewRun(
-            workflow=blueprint.workflow,
-            env=env,
-            job_version=job_version,
-            tasks=tasks,
-            trigger=trigger,
-            params=params or {},
-            rerun_of=rerun_of,
-            partial_rerun=partial_rerun,
-            scheduled_time=scheduled_time,
-            submit_time=clock.now(),
-            owner=engine_owner(),
-        )
-    )
-    return summary.run_id
 
 
 class RunLoop:
@@ -446,57 +371,3 @@ class RunLoop:
         if data:
             self.store.append_log(self.run_id, tid, stream, data)
             self.temp_logs[(tid, stream)] = (path, offset + len(data))
-
-
-def run_blueprint(
-    blueprint: Blueprint,
-    options: Any,
-    *,
-    env: str | None = None,
-    store: RunStore | str | None = None,
-    executor: str | Executor = "process",
-    max_workers: int | None = None,
-    params: dict[str, Any] | None = None,
-    trigger: Trigger = Trigger.LOCAL,
-    clock: Clock = system_clock,
-    scheduled_time: datetime | None = None,
-    job_version: int | None = None,
-) -> Any:
-    """Register the version if it changed, create the run, execute it, and return its RunHandle."""
-    from .handle import RunHandle
-    from .versions import register
-
-    run_store = open_run_store(store)
-    env_name = resolve_env(env)
-    if job_version is None:
-        job_version = register(run_store, blueprint, options).version
-    run_id = start_run(
-        run_store, blueprint, job_version, env_name, params=params, trigger=trigger,
-        scheduled_time=scheduled_time, clock=clock,
-    )  # fmt: skip
-    execute_run(run_store, run_id, blueprint, executor, max_workers, clock=clock, scheduled_time=scheduled_time)
-    return RunHandle(run_store, run_id)
-
-
-def execute_run(
-    store: RunStore,
-    run_id: int,
-    blueprint: Blueprint,
-    executor: str | Executor,
-    max_workers: int | None,
-    **loop_options: Any,
-) -> RunState:
-    """Run a created run to its end with an executor made from ``executor`` (closed or released afterwards)."""
-    ex, release = make_executor(executor, max_workers)
-    try:
-        state = RunLoop(store, run_id, blueprint, ex, **loop_options).run()
-    finally:
-        release()
-    if state is not RunState.COMPLETED:
-        detail = store.get_run(run_id).run
-        print(
-            f"run {run_id} of {blueprint.workflow!r} {state.value}: {detail.error_message or ''} "
-            f'(see its logs with %dt_runs "{blueprint.workflow}")',
-            file=sys.stderr,
-        )
-    return state

@@ -22,7 +22,7 @@ from ..models import RunQuery, Trigger, Version, utcnow
 from ..store.protocols import RunStore
 from .clock import Clock
 from .executors import Executor
-from .runner import execute_run, start_run
+from .launch import execute_run, start_run
 from .schedule import latest_tick, ticks_between
 from .versions import blueprint_for
 

@@ -282,7 +282,7 @@ def deploy(
     activate: bool = True,
 ) -> Version:
     """Register a deployed version (with its schedule when ``activate``) and say where to see it."""
-    from .runner import open_run_store, resolve_env
+    from .launch import open_run_store, resolve_env
 
     env_name = resolve_env(env)
     run_store = open_run_store(store)

@@ -1,4 +1,4 @@
-"""SQLite schema of the embedded run store, its migrations, connection settings and the write-transaction helper."""
+"""SQLite schema of the embedded run store: tables, migrations, connection settings and the one way to write."""
 
 from __future__ import annotations
 

@@ -1,21 +1,12 @@
-"""The run-store contract: every RunReader/RunWriter behaviour, through the protocol methods only.
-
-A store implementation passes it by subclassing RunStoreContract and providing a ``store`` fixture (a fresh,
-empty, writable store per test). Nothing here knows how a store keeps its data.
-"""
+"""The run-store contract: subclass RunStoreContract and provide a ``store`` fixture (a fresh, empty, writable
+store per test); every test goes through the RunReader/RunWriter protocol methods only."""
 
 from __future__ import annotations
 
-import os
 import random
-import socket
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import timedelta
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from datatailr_jupyter.errors import (
@@ -27,155 +18,38 @@ from datatailr_jupyter.errors import (
     VersionNotFoundError,
     WorkflowNotFoundError,
 )
-from datatailr_jupyter.models import RunQuery, RunState, RunSummary, TaskError, Trigger, Version
-from datatailr_jupyter.store.codecs import decode, encode, encode_to_file
+from datatailr_jupyter.models import RunQuery, RunState, TaskError, Trigger
+from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import (
-    NewRun,
     RunReader,
     RunStore,
     RunUpdate,
     RunWriter,
     TaskSpec,
     TaskUpdate,
-    VersionSpec,
 )
 
-T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday, 00:00 UTC
-SALES = "Daily Sales Report"
-OTHER = 'Other/Flow "quoted" ..'
-TASKS = (
-    TaskSpec(0, "fetch_data", "flows:fetch_data", (), {"cpu": 1}),
-    TaskSpec(1, "calculate_total", "flows:calculate_total", (0,)),
-    TaskSpec(2, "write report", "flows:write_report", (1,)),
+from .contract_data import (
+    ALIVE,
+    OTHER,
+    SALES,
+    T0,
+    TASKS,
+    all_pages,
+    definition,
+    expected,
+    finish,
+    new_run,
+    populate,
+    register,
 )
+from .contract_files import ResultsAndLogsContract
+
+__all__ = ["ResultsAndLogsContract", "RunStoreContract"]
 
 
-def _alive_owner() -> str:
-    with open(f"/proc/{os.getpid()}/stat", encoding="ascii") as fh:
-        started = fh.read().rsplit(")", 1)[1].split()[19]
-    return f"{socket.gethostname()}:{os.getpid()}:{started}"
-
-
-ALIVE = _alive_owner()  # this test process: a store must never recover its runs
-
-
-def definition(tasks: tuple[TaskSpec, ...]) -> dict[str, Any]:
-    return {"tasks": [{"id": t.id, "name": t.name, "function": t.function, "dependencies": list(t.dependencies)}
-                      for t in tasks]}  # fmt: skip
-
-
-def register(
-    store: RunWriter, name: str = SALES, tasks: tuple[TaskSpec, ...] = TASKS, digest: str = "h1", **kw: Any
-) -> Version:
-    return store.register_version(
-        VersionSpec(workflow=name, definition=definition(tasks), definition_hash=digest, **kw)
-    )
-
-
-def new_run(
-    store: RunWriter,
-    *,
-    workflow: str = SALES,
-    env: str = "dev",
-    submit: datetime = T0,
-    tasks: tuple[TaskSpec, ...] = TASKS,
-    rerun_of: int | None = None,
-    version: int = 1,
-    **kw: Any,
-) -> RunSummary:
-    return store.create_run(
-        NewRun(workflow=workflow, env=env, job_version=version, tasks=tasks, submit_time=submit, rerun_of=rerun_of,
-               trigger=Trigger.RERUN if rerun_of else Trigger.LOCAL, owner=kw.pop("owner", ALIVE), **kw)
-    )  # fmt: skip
-
-
-def finish(store: RunWriter, run_id: int, state: RunState, start: datetime, error: str | None = None) -> None:
-    store.update_run(run_id, RunUpdate(state=state, start_time=start, end_time=start + timedelta(minutes=5),
-                                       error_message=error))  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Made:
-    run_id: int
-    key: str
-    env: str
-    t: datetime
-    state: RunState
-    root: bool
-
-
-def populate(store: RunStore, seed: int = 7) -> list[Made]:
-    """60 runs of two workflows in three envs over four days, some started, some failed, some reruns."""
-    register(store)
-    register(store, OTHER, digest="o1")
-    rng = random.Random(seed)
-    made: list[Made] = []
-    for i in range(60):
-        name = SALES if i % 3 else OTHER
-        env = ("dev", "pre", "prod")[i % 3 if i % 2 else (i // 2) % 3]
-        submit = T0 + timedelta(minutes=rng.randrange(0, 4 * 24 * 60), seconds=rng.randrange(60))
-        same = [m for m in made if m.key == made_key(name) and m.env == env]
-        rerun_of = same[-1].run_id if same and rng.random() < 0.25 else None
-        run = new_run(store, workflow=name, env=env, submit=submit, rerun_of=rerun_of)
-        state, t = RunState.PENDING, submit
-        if i % 4:
-            t = submit + timedelta(minutes=rng.randrange(0, 180))
-            state = rng.choice([RunState.COMPLETED, RunState.COMPLETED, RunState.FAILED, RunState.RUNNING])
-            store.update_run(run.run_id, RunUpdate(state=state, start_time=t))
-        made.append(Made(run.run_id, made_key(name), env, t, state, rerun_of is None))
-    return made
-
-
-def made_key(name: str) -> str:
-    return {SALES: "daily-sales-report", OTHER: "other-flow-quoted"}[name]
-
-
-def all_pages(store: RunReader, query: RunQuery) -> tuple[list[int], set[int]]:
-    ids: list[int] = []
-    totals: set[int] = set()
-    page = store.list_runs(query)
-    while True:
-        ids += [r.run_id for r in page.runs]
-        totals.add(page.total)
-        if page.next_cursor is None:
-            return ids, totals
-        assert len(page.runs) == query.limit
-        page = store.list_runs(RunQuery(**{**query.__dict__, "cursor": page.next_cursor}))
-
-
-def expected(made: list[Made], query: RunQuery) -> list[int]:
-    keep = [
-        m for m in made
-        if (query.workflow is None or m.key == query.workflow or made_key_of(query.workflow) == m.key)
-        and (query.env is None or m.env == query.env)
-        and (query.start is None or m.t >= query.start)
-        and (query.end is None or m.t < query.end)
-        and (not query.states or m.state in query.states)
-        and (not query.roots_only or m.root)
-    ]  # fmt: skip
-    return [m.run_id for m in sorted(keep, key=lambda m: (m.t, m.run_id), reverse=True)]
-
-
-def made_key_of(name: str) -> str:
-    return {SALES: "daily-sales-report", OTHER: "other-flow-quoted"}.get(name, name)
-
-
-class Marker:
-    """A value only pickle can store."""
-
-    def __init__(self, payload: str) -> None:
-        self.payload = payload
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Marker) and other.payload == self.payload
-
-
-class RunStoreContract:
-    """Subclasses provide ``store``: a fresh, empty, writable RunStore."""
-
-    @pytest.fixture()
-    def store(self) -> RunStore:  # pragma: no cover - provided by subclasses
-        raise NotImplementedError
+class RunStoreContract(ResultsAndLogsContract):
+    """Every RunReader/RunWriter behaviour; subclasses provide ``store``."""
 
     # ------------------------------------------------------------ protocol shape
 
@@ -459,162 +333,6 @@ class RunStoreContract:
         assert store.claim_schedule("daily-sales-report", "prod", tick) is False
         assert store.claim_schedule(SALES, "dev", tick) is True
         assert store.claim_schedule(SALES, "prod", tick + timedelta(days=1)) is True
-
-    # ------------------------------------------------------------ results
-
-    @pytest.mark.parametrize(
-        "value",
-        [
-            {"rows": 3, "names": ["a", "b"], "ratio": 0.5, "none": None},
-            pd.DataFrame({"region": ["north", "south"] * 50, "amount": np.arange(100) * 1.5}),
-            np.arange(60_000, dtype=np.float64).reshape(300, 200),
-            ("a", "tuple", 3),
-            Marker("x" * 100_000),
-            "é" * 200_000,
-        ],
-        ids=["json", "parquet", "npy-large", "pickle-tuple", "pickle-large", "json-large"],
-    )
-    def test_results_round_trip_byte_for_byte_with_their_meta(self, store: RunStore, value: Any) -> None:
-        register(store)
-        run = new_run(store)
-        encoded = encode(value)
-        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=encoded)])
-        meta, data = store.read_result(run.run_id, 0)
-        assert data == encoded.data and meta.sha256 == encoded.meta.sha256 and meta.bytes == len(data)
-        assert meta.codec == encoded.meta.codec and store.get_run(run.run_id).tasks[0].result == meta
-        back: Any = decode(meta, data, trusted=True)
-        if isinstance(value, pd.DataFrame):
-            pd.testing.assert_frame_equal(back, value)
-        elif isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(back, value)
-        else:
-            assert back == value
-
-    def test_a_result_written_to_the_staging_dir_is_moved_into_the_store(self, store: RunStore) -> None:
-        staging = store.staging_dir()
-        if staging is None:
-            pytest.skip("this store takes results as bytes only")
-        register(store)
-        run = new_run(store)
-        frame = pd.DataFrame({"x": np.arange(200_000)})
-        encoded = encode_to_file(frame, staging)
-        assert encoded.path is not None and os.path.exists(encoded.path)
-        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=encoded)])
-        assert not os.path.exists(encoded.path)
-        meta, data = store.read_result(run.run_id, 0)
-        assert meta.sha256 == encoded.meta.sha256
-        back: Any = decode(meta, data, trusted=False)
-        pd.testing.assert_frame_equal(back, frame)
-
-    def test_results_are_never_overwritten(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=encode(1))])
-        with pytest.raises(Exception, match="never overwritten"):
-            store.update_tasks(run.run_id, [TaskUpdate(0, result=encode(2))])
-        assert decode(*store.read_result(run.run_id, 0), trusted=True) == 1
-
-    def test_reuse_points_at_the_run_that_owns_the_bytes(self, store: RunStore) -> None:
-        register(store)
-        root = new_run(store)
-        big = encode(np.arange(100_000))
-        store.update_tasks(root.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=big),
-                                         TaskUpdate(1, state=RunState.COMPLETED, result=encode("small"))])  # fmt: skip
-        first = new_run(store, rerun_of=root.run_id)
-        reuse = [TaskUpdate(i, state=RunState.COMPLETED, reused_from_run=root.run_id) for i in (0, 1)]
-        store.update_tasks(first.run_id, reuse)
-        second = new_run(store, rerun_of=first.run_id)
-        reuse = [TaskUpdate(i, state=RunState.COMPLETED, reused_from_run=first.run_id) for i in (0, 1)]
-        store.update_tasks(second.run_id, reuse)
-        for task_id in (0, 1):
-            original = store.read_result(root.run_id, task_id)
-            for run in (first, second):
-                task = store.get_run(run.run_id).tasks[task_id]
-                assert task.reused_from_run == root.run_id and task.result == original[0]
-                assert store.read_result(run.run_id, task_id) == original
-        assert store.get_run(root.run_id).tasks[0].reused_from_run is None
-        with pytest.raises(RunNotFoundError):
-            store.update_tasks(second.run_id, [TaskUpdate(2, reused_from_run=424242)])
-
-    # ------------------------------------------------------------ logs
-
-    def test_log_ranges_cover_the_log_exactly_and_end_on_lines(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        lines = [f"line {i} {'é' * (i % 5)} {'x' * (i % 37)}\n" for i in range(3000)]
-        blob = "".join(lines).encode()
-        for i in range(0, len(blob), 7001):
-            store.append_log(run.run_id, 0, "stdout", blob[i : i + 7001])
-        offset, parts = 0, []
-        while True:
-            chunk = store.read_log(run.run_id, 0, "stdout", offset=offset, limit=999)
-            assert chunk.offset == offset and chunk.size == len(blob)
-            if chunk.next_offset == offset:
-                break
-            assert chunk.text.endswith("\n")
-            parts.append(chunk.text)
-            offset = chunk.next_offset
-        assert "".join(parts) == "".join(lines)
-        tail = store.read_log(run.run_id, 0, "stdout", tail=100)
-        assert tail.text == lines[-1] or "".join(lines).endswith(tail.text)
-        assert tail.text.endswith(lines[-1]) and tail.next_offset == len(blob)
-        assert tail.text.startswith("line ") and "\ufffd" not in tail.text
-        assert store.get_run(run.run_id).tasks[0].stdout_bytes == len(blob)
-        assert store.read_log(run.run_id, 0, "stderr").text == ""
-
-    def test_a_range_never_splits_a_utf8_character(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        store.append_log(run.run_id, 1, "stderr", ("€" * 1000).encode())  # no newline: cut on characters
-        seen, offset = [], 0
-        while True:
-            chunk = store.read_log(run.run_id, 1, "stderr", offset=offset, limit=100)
-            if chunk.next_offset == offset:
-                break
-            assert "\ufffd" not in chunk.text
-            seen.append(chunk.text)
-            offset = chunk.next_offset
-        assert "".join(seen) == "€" * 1000
-        assert "\ufffd" not in store.read_log(run.run_id, 1, "stderr", offset=1, limit=10).text
-
-    def test_a_growing_log_is_read_incrementally_and_complete_when_the_task_ends(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.RUNNING)])
-        store.append_log(run.run_id, 0, "stdout", b"first line\nsecond li")
-        chunk = store.read_log(run.run_id, 0, "stdout")
-        assert chunk.text == "first line\n" and chunk.complete is False and chunk.size == 20
-        store.append_log(run.run_id, 0, "stdout", b"ne\nthird\n")
-        more = store.read_log(run.run_id, 0, "stdout", offset=chunk.next_offset)
-        assert more.text == "second line\nthird\n"
-        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.COMPLETED)])
-        assert store.read_log(run.run_id, 0, "stdout", offset=more.next_offset).complete is True
-
-    def test_search_finds_lines_by_substring_ignoring_case_or_by_regex(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        text = "".join(f"row {i} {'NEEDLE' if i % 250 == 0 else 'hay'} é\n" for i in range(2000))
-        store.append_log(run.run_id, 0, "stdout", text.encode())
-        found = store.search_log(run.run_id, 0, "stdout", "needle")
-        assert [m.line for m in found] == list(range(0, 2000, 250))
-        data = text.encode()
-        for m in found:
-            assert data[m.offset :].startswith(m.text.encode()) and m.text.startswith(f"row {m.line} NEEDLE")
-        assert [m.line for m in store.search_log(run.run_id, 0, "stdout", r"^row 1\d{3} NEEDLE", regex=True)] == [
-            1000, 1250, 1500, 1750]  # fmt: skip
-        assert len(store.search_log(run.run_id, 0, "stdout", "hay", max_matches=5)) == 5
-        assert store.search_log(run.run_id, 0, "stdout", "absent") == []
-        with pytest.raises(InvalidArgumentError, match="regular expression"):
-            store.search_log(run.run_id, 0, "stdout", "([unclosed", regex=True)
-
-    def test_only_stdout_and_stderr_are_streams(self, store: RunStore) -> None:
-        register(store)
-        run = new_run(store)
-        for call in (lambda: store.read_log(run.run_id, 0, "../runs.db"),
-                     lambda: store.append_log(run.run_id, 0, "stdin", b"x"),
-                     lambda: store.search_log(run.run_id, 0, "STDOUT", "x")):  # fmt: skip
-            with pytest.raises(InvalidArgumentError, match="stdout, stderr"):
-                call()
 
     # ------------------------------------------------------------ recovery
 

@@ -1,11 +1,10 @@
-"""A separate process that writes to a store for the crash and concurrency tests (run with ``python -m``).
+"""A separate process that writes to a store for the crash and concurrency tests (run with ``python -m``)."""
 
-python -m tests.store.store_worker crash <store-dir> <seed>
-    prints "ready", waits for a line on stdin, then records runs with results of 10 B - 2 MB until killed.
-python -m tests.store.store_worker transitions <store-dir> <worker> <runs>
-    prints "ready", waits for a line on stdin, then makes 5 state transitions per run and prints a JSON
-    report: {"errors": [...], "commit_ms": [...]} (one commit latency per transition).
-"""
+# python -m tests.store.store_worker crash <store-dir> <seed>
+#     prints "ready", waits for a line on stdin, then records runs with results of 10 B - 2 MB until killed.
+# python -m tests.store.store_worker transitions <store-dir> <worker> <runs>
+#     prints "ready", waits for a line on stdin, then makes 5 state transitions per run and prints a JSON
+#     report: {"errors": [...], "commit_ms": [...]} (one commit latency per transition).
 
 from __future__ import annotations
 

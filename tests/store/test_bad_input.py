@@ -34,7 +34,7 @@ from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import EncodedResult, TaskSpec, TaskUpdate
 from datatailr_jupyter.store.sqlite import SqliteRunStore, open_sqlite_store
 
-from .contract import SALES, T0, new_run, register
+from .contract_data import SALES, T0, new_run, register
 
 NOBODY = 65534
 

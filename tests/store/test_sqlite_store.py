@@ -26,7 +26,7 @@ from datatailr_jupyter.store.protocols import RunUpdate, TaskUpdate
 from datatailr_jupyter.store.registry import open_store
 from datatailr_jupyter.store.sqlite import INLINE_MAX, SqliteRunStore, open_sqlite_store
 
-from .contract import ALIVE, OTHER, SALES, T0, TASKS, new_run, populate, register
+from .contract_data import ALIVE, OTHER, SALES, T0, TASKS, new_run, populate, register
 
 
 def derived(db: Path) -> list[list[tuple[object, ...]]]:

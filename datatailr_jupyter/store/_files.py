@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import uuid
 from dataclasses import replace
@@ -69,6 +70,28 @@ def owner_is_dead(owner: str | None) -> bool:
     return now_started is not None and now_started != started
 
 
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "afs", "9p", "fuse.s3fs", "fuse.gcsfuse"}
+
+
+def filesystem_of(path: Path, mounts: str = "/proc/self/mounts") -> str | None:
+    """The type of the filesystem holding ``path`` (Linux mount table), or None when it cannot be told."""
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as fh:
+            table = [line.split() for line in fh]
+    except OSError:
+        return None
+    best, kind = "", None
+    target = str(path)
+    for fields in table:
+        if len(fields) < 3:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
 class StoreFiles:
     """Paths of one store directory. File names are built from integer ids only, never from names."""
 
@@ -85,6 +108,12 @@ class StoreFiles:
         if root.exists() and not root.is_dir():
             raise StoreUnavailableError(
                 f"{root} is a file, not a run store directory; choose a directory (sqlite:///path/to/dir)"
+            )
+        kind = filesystem_of(root.resolve())
+        if kind in NETWORK_FILESYSTEMS:
+            raise StoreUnavailableError(
+                f"the run store {root} is on a network filesystem ({kind}); SQLite cannot lock a shared database "
+                "there safely. Keep the store on a local disk and share it with `dt serve` (an http:// store URL)"
             )
         if not root.exists():
             if not create:

@@ -30,6 +30,7 @@ from datatailr_jupyter.errors import (
     WorkflowNotFoundError,
 )
 from datatailr_jupyter.models import RunQuery, RunState
+from datatailr_jupyter.store import _files
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import EncodedResult, TaskSpec, TaskUpdate
 from datatailr_jupyter.store.sqlite import SqliteRunStore, open_sqlite_store
@@ -310,3 +311,18 @@ def test_naive_times_in_activity_and_claims_are_refused(sqlite_store: SqliteRunS
         sqlite_store.claim_schedule(SALES, "dev", datetime(2026, 1, 1))
     with pytest.raises(InvalidArgumentError, match="time zone"):
         sqlite_store.activity(None, None, datetime(2026, 1, 1), datetime(2026, 1, 2, tzinfo=timezone.utc))
+
+
+def test_a_store_on_a_network_filesystem_is_refused_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda / ext4 rw 0 0\nserver:/export {tmp_path / 'shared'} nfs4 rw 0 0\n")
+    monkeypatch.setattr(_files, "filesystem_of", functools.partial(_files.filesystem_of, mounts=str(mounts)))
+    with pytest.raises(StoreUnavailableError, match=r"network filesystem \(nfs4\).*dt serve"):
+        SqliteRunStore(tmp_path / "shared" / "store")
+    assert not (tmp_path / "shared").exists()
+    SqliteRunStore(tmp_path / "local").close()
+    spaced = tmp_path / "with space"
+    mounts.write_text(f"server:/x {str(spaced).replace(' ', chr(92) + '040')} cifs rw 0 0\n")
+    assert _files.filesystem_of(spaced / "store") == "cifs" and _files.filesystem_of(tmp_path / "other") is None

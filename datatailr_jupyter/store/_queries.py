@@ -358,8 +358,11 @@ def _recent(entries: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
 
 
 def list_workflows(conn: sqlite3.Connection, env: str | None) -> list[WorkflowInfo]:
-    """Per workflow: the latest version's task count and schedule, and the run summary of ``env``. Without an
-    env, one row per workflow sums every env and takes the env of its newest run."""
+    """Per workflow: the latest version's task count and schedule, and the run summary of ``env``.
+
+    With an env: the workflows that have runs in it, plus registered workflows that have no run anywhere yet.
+    Without one: one row per workflow, summing every env, whose ``env`` is that of its newest run ("" if none)
+    and whose recent states merge all envs, newest first."""
     latest = {
         r[0]: r[1:]
         for r in conn.execute(

@@ -205,7 +205,7 @@ def graph_hash(blueprint: Blueprint, options: WorkflowOptions, fingerprints: dic
 
 # ---------------------------------------------------------------- registration
 
-_KNOWN: dict[tuple[int, str, str, str], Version] = {}
+_LAST: dict[tuple[int, str, str], tuple[str, Version]] = {}  # per store and workflow: the last hash used here
 _BLUEPRINTS: dict[tuple[int, str, str, int], Blueprint] = {}
 
 
@@ -216,10 +216,11 @@ def register(
     fingerprints = task_fingerprints(blueprint)
     ghash = graph_hash(blueprint, options, fingerprints)
     vhash = ghash if deployment is None else ghash + ":" + json.dumps(deployment, sort_keys=True)
-    memo = (id(store), store.label, options.name, vhash)
+    memo = (id(store), store.label, normalize_name(options.name))
     with _LOCK:
-        if memo in _KNOWN:
-            return _KNOWN[memo]
+        last = _LAST.get(memo)
+        if last is not None and last[0] == vhash:
+            return last[1]
     versions = store.list_versions(options.name) if _has_workflow(store, options.name) else []
     latest = versions[-1] if versions else None
     if latest is not None and (
@@ -240,7 +241,7 @@ def register(
         )
         version = store.register_version(spec)
     with _LOCK:
-        _KNOWN[memo] = version
+        _LAST[memo] = (vhash, version)
         _BLUEPRINTS[(id(store), store.label, normalize_name(options.name), version.version)] = blueprint
     return version
 

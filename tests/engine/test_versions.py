@@ -85,3 +85,33 @@ def test_notebook_functions_are_shipped_by_value():
         check=True,
     )
     assert out.stdout.strip() == b"12"
+
+
+@task()
+def subtract(a, b):
+    return a - b
+
+
+def _flow(literal, fn=add):
+    @workflow(name="Versioned Flow")
+    def wf():
+        fn(1, literal).alias("step")
+
+    return wf
+
+
+def test_runs_register_a_new_version_only_when_the_definition_changes(store):
+    def version_of(wf):
+        return wf(local_run=True, store=store, executor="inline").detail().run.job_version
+
+    assert version_of(_flow(2)) == 1
+    assert version_of(_flow(2)) == 1
+    assert version_of(_flow(3)) == 2
+    assert version_of(_flow(3, subtract)) == 3
+    assert version_of(_flow(2)) == 4, "going back to earlier code is a change too"
+    versions = store.list_versions("Versioned Flow")
+    assert [v.version for v in versions] == [1, 2, 3, 4]
+    step = versions[2].definition["tasks"][0]
+    assert step["name"] == "step" and step["function"].endswith(":subtract") and step["arguments"] == {"a": 1, "b": 3}
+    old = load_code(store.get_code("Versioned Flow", 3), trusted=True)
+    assert old.tasks[0].function.call(old.tasks[0].arguments) == -2

@@ -76,12 +76,18 @@ def big_frame_dropped(rows: int) -> None:
 
 
 def median_time(fn: Callable[[], Any], reps: int) -> float:
-    times = []
+    return paired([fn], reps)[0]
+
+
+def paired(fns: list[Callable[[], Any]], reps: int) -> list[float]:
+    """Median seconds of each function, run in turns (so a busy moment of the machine hits all of them)."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, out in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 def bare_fan(pool: cf.ProcessPoolExecutor, n: int) -> int:
@@ -98,9 +104,19 @@ def bare_chain(pool: cf.ProcessPoolExecutor, n: int) -> int:
 
 
 def run_ok(wf: Any, store: Any, executor: str = "process") -> Any:
+    """Run and return the handle; its state is checked after the clock stops (see check_all)."""
     handle = wf(local_run=True, store=store, executor=executor)
-    assert handle.state is RunState.COMPLETED, handle
+    _handles.append(handle)
     return handle
+
+
+_handles: list[Any] = []
+
+
+def check_all() -> None:
+    for handle in _handles:
+        assert handle.state is RunState.COMPLETED, handle
+    _handles.clear()
 
 
 def fresh_process(code: str) -> tuple[float, float]:
@@ -112,7 +128,7 @@ def fresh_process(code: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_engine", description="engine benchmark")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args(argv)
     workers = os.cpu_count() or 1
     rows: list[tuple[str, str, str]] = []
@@ -128,9 +144,14 @@ def main(argv: list[str] | None = None) -> int:
 
             fan1000 = fan(1000)
             run_ok(fan1000, store)  # registers the version; later runs reuse it
-            ours_fan = median_time(lambda: run_ok(fan1000, store), args.reps)
-            bare = median_time(lambda: bare_fan(pool, 1000), args.reps)
-            ours_thread = median_time(lambda: run_ok(fan1000, store, "thread"), args.reps)
+            ours_fan, bare, ours_thread = paired(
+                [
+                    lambda: run_ok(fan1000, store),
+                    lambda: bare_fan(pool, 1000),
+                    lambda: run_ok(fan1000, store, "thread"),
+                ],
+                args.reps,
+            )
             rows.append(
                 (
                     "(a) fan-out/fan-in 1,000 tasks, process pool, persisted",
@@ -155,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
             chain200 = chain(200)
             run_ok(chain200, store)
-            ours_chain = median_time(lambda: run_ok(chain200, store), args.reps)
-            bare_c = median_time(lambda: bare_chain(pool, 200), args.reps)
+            ours_chain, bare_c = paired([lambda: run_ok(chain200, store), lambda: bare_chain(pool, 200)], args.reps)
             rows.append(
                 (
                     "(b) chain of 200 tasks, process pool, persisted",
@@ -183,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run_ok(frame_wf, store)
         run_ok(dropped_wf, store)
-        with_result = median_time(lambda: run_ok(frame_wf, store), args.reps)
-        without = median_time(lambda: run_ok(dropped_wf, store), args.reps)
+        with_result, without = paired([lambda: run_ok(frame_wf, store), lambda: run_ok(dropped_wf, store)], args.reps)
         handle = run_ok(frame_wf, store)
         meta = handle.detail().task("big_frame").result
         parquet = next((Path(tmp) / "store" / "results" / str(handle.run_id)).glob("*.parquet"))
@@ -213,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             ("    load_result in a fresh process (wall / after interpreter start)", f"{o_wall:.2f} s", f"{o_in:.2f} s")
         )
         rows.append(("    pandas.read_parquet of the same file, fresh process", f"{d_wall:.2f} s", f"{d_in:.2f} s"))
+        check_all()
         store.close()
 
     width = max(len(r[0]) for r in rows)

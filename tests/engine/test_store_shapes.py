@@ -78,7 +78,7 @@ def test_logs_and_large_results_reach_a_store_without_local_files(store):
     assert remote.appended >= 2
 
 
-def test_tasks_defined_in_a_script_without_a_main_guard_run_in_worker_processes(tmp_path):
+def test_script_tasks_run_in_worker_processes_and_rerun_from_stored_code(tmp_path):
     script = tmp_path / "flow.py"
     script.write_text(
         textwrap.dedent(
@@ -110,3 +110,12 @@ def test_tasks_defined_in_a_script_without_a_main_guard_run_in_worker_processes(
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "completed 414"
+    again = (
+        "import sys; from datatailr_jupyter import rerun; "
+        "h = rerun(1, full=True, store=sys.argv[1]); print(h.state.value, h.results['combine'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", again, str(tmp_path / "store")], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "completed 414", "a rerun elsewhere runs the stored code"

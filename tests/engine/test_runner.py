@@ -246,3 +246,15 @@ def test_a_running_task_log_can_be_read_before_it_ends(store):
     thread.join()
     assert seen_while_running
     assert result["h"].results["chatty"] == "done"
+
+
+def test_run_summary_escapes_names_and_errors(store):
+    @workflow(name="<b>Bold</b> & Co")
+    def wf():
+        fail("<script>alert(1)</script>")
+
+    handle = wf(local_run=True, store=store, executor="inline")
+    page = handle._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "&lt;b&gt;Bold&lt;/b&gt; &amp; Co" in page
+    assert "1 failed" in page and "failed" in repr(handle)

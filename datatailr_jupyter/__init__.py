@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .client import Client, connect, load_result
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -28,10 +26,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client, connect, load_result
     from .engine import Schedule, plan_rerun, rerun, task, workflow
     from .explorer import Explorer
 
 _LAZY = {
+    "Client": "client",
+    "connect": "client",
+    "load_result": "client",
     "task": "engine",
     "workflow": "engine",
     "Schedule": "engine",
@@ -42,7 +44,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import the engine and the explorer only when first used (keeps `import datatailr_jupyter` light)."""
+    """Import the client, engine and explorer only when first used: worker processes then skip pandas."""
     if name in _LAZY:
         from importlib import import_module
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import RunState, TaskError
-from ..store.protocols import EncodedResult, RunStore, RunUpdate, TaskUpdate
+from ..store.protocols import RunStore, RunUpdate, TaskUpdate
 from .clock import Clock, system_clock
 from .executors import Executor, Started
 from .graph import SYSTEM_PARAMS, Blueprint
@@ -171,11 +171,8 @@ class RunLoop:
                 base[name] = value
         self.system = base
         for tid, (source_run, source_task) in self.reuse.items():
-            if source_task == tid:  # shared by reference
-                self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run)
-            else:  # the task has another id in this version: the store shares by id, so copy the bytes
-                meta, data = self.store.read_result(source_run, source_task)
-                self._update(tid, state=RunState.COMPLETED, result=EncodedResult(meta=meta, data=data))
+            # shared by reference, also when the task has another id in this version
+            self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run, reused_from_task=source_task)
             self.stored[tid] = (source_run, source_task)
         for tid in self.skip:
             self._update(tid, state=RunState.DID_NOT_RUN)
@@ -213,7 +210,8 @@ class RunLoop:
                 self._update(tid, state=RunState.STOPPED, end_time=now, error=TaskError("Stopped", reason))
                 self._append_line(tid, f"end {self.tasks[tid].name!r}: stopped: {reason}")
             elif self.state.get(tid) is RunState.COMPLETED and tid in self.reuse:
-                self._update(tid, state=RunState.COMPLETED, reused_from_run=self.reuse[tid][0])
+                source_run, source_task = self.reuse[tid]
+                self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run, reused_from_task=source_task)
             else:
                 self._update(tid, state=RunState.DID_NOT_RUN)
         try:

@@ -267,7 +267,8 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
                 if p.inline is not None:
                     tx.execute("INSERT INTO result_blobs VALUES (?, ?, ?)", (run_id, u.task_id, p.inline))
             else:
-                result = _reuse(tx, run_id, u.task_id, int(u.reused_from_run or 0), label)
+                source_task = u.task_id if u.reused_from_task is None else int(u.reused_from_task)
+                result = _reuse(tx, run_id, u.task_id, int(u.reused_from_run or 0), source_task, label)
         new_state = state if u.state is None else RunState.parse(u.state).value
         if new_state != state:
             counts[state] -= 1
@@ -290,12 +291,12 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
     )
 
 
-def _reuse(tx: Tx, run_id: int, task_id: int, source: int, label: str) -> tuple[Any, ...]:
-    """The result columns of ``task_id`` in run ``source``, pointing at the run that owns the bytes."""
+def _reuse(tx: Tx, run_id: int, task_id: int, source: int, source_task: int, label: str) -> tuple[Any, ...]:
+    """The result columns of task ``source_task`` in run ``source``, pointing at the run that owns the bytes."""
     if source == run_id:
         raise InvalidArgumentError(f"task {task_id} of run {run_id} cannot reuse its own result")
     meta, owner, owner_task, inline, reused = q.task_row(
-        tx, source, task_id, label, "result_meta, result_run, result_task, result_inline, reused_from_run"
+        tx, source, source_task, label, "result_meta, result_run, result_task, result_inline, reused_from_run"
     )
     if meta is None:
         return (None, None, None, None, reused or source)

@@ -95,7 +95,8 @@ class EncodedResult:
 @dataclass(frozen=True)
 class TaskUpdate:
     """A change to one task. Only the fields that are set change. ``result`` is made durable before the
-    update is committed; ``reused_from_run`` makes the task share that run's result by reference."""
+    update is committed; ``reused_from_run`` makes the task share that run's result by reference (the result of
+    task ``reused_from_task`` there, default the same task id: versions may number a task differently)."""
 
     task_id: int
     state: RunState | None = None
@@ -107,6 +108,7 @@ class TaskUpdate:
     host: str | None = None
     result: EncodedResult | None = None
     reused_from_run: int | None = None
+    reused_from_task: int | None = None
 
 
 @dataclass(frozen=True)

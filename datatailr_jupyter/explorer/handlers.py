@@ -27,7 +27,7 @@ __all__ = ["HANDLERS", "MAX_RESPONSE", "Context", "dispatch"]
 
 log = logging.getLogger(__name__)
 
-MAX_RESPONSE = 4_000_000  # bytes of JSON per response
+MAX_RESPONSE = 8_000_000  # bytes of JSON per response (kernel -> browser; the 10 MiB cap is the other way)
 MAX_LOG_READ = 1 << 20
 MAX_MATCHES = 1000
 MAX_PAGE = 200
@@ -103,6 +103,9 @@ def _summary(run: RunSummary) -> dict[str, Any]:
 
 def _task(task: TaskRun) -> dict[str, Any]:
     data = task.to_dict()
+    if data.get("result"):  # the Result tab asks get-result for these; keep big DAGs small
+        data["result"]["preview"] = ""
+        data["result"]["sha256"] = ""
     if data.get("error") and len(data["error"].get("traceback", "")) > MAX_TRACEBACK:
         data["error"]["traceback"] = "…" + data["error"]["traceback"][-MAX_TRACEBACK:]
     return data

@@ -85,6 +85,7 @@ class SqliteRunStore:
         self._pid = os.getpid()
         self._closed = False
         self._immutable = False
+        self._log_tasks: dict[int, frozenset[int]] = {}  # task ids of runs whose log directory exists
         self._readonly = self._files.prepare(create)
         try:
             conn = self._conn()
@@ -344,11 +345,19 @@ class SqliteRunStore:
 
     @_sql_errors
     def log_path(self, run_id: int, task_id: int, stream: str) -> Path:
-        path, _ = self._log_file(run_id, task_id, stream)
         if self._readonly:
             raise StoreError(self._read_only_message())
-        path.parent.mkdir(exist_ok=True)
-        return path
+        run_id, task_id = int(run_id), int(task_id)
+        known = self._log_tasks.get(run_id)
+        if known is None or task_id not in known:  # checked once per run, not once per task (engine hot path)
+            path, _ = self._log_file(run_id, task_id, stream)
+            path.parent.mkdir(exist_ok=True)
+            ids = frozenset(t for (t,) in self._conn().execute("SELECT task_id FROM tasks WHERE run_id = ?", (run_id,)))
+            if len(self._log_tasks) > 64:
+                self._log_tasks.clear()
+            self._log_tasks[run_id] = ids
+            return path
+        return self._files.log_path(run_id, task_id, stream)
 
     def staging_dir(self) -> Path | None:
         return None if self._readonly else self._files.staging

@@ -13,7 +13,7 @@ demo: install
 	$(BIN)/python -m datatailr_jupyter.demo --store "$(DEMO_STORE)"
 	DT_RUNS_STORE="$(DEMO_STORE)" $(BIN)/jupyter lab $(ROOT_FLAG) notebooks/explore_runs.ipynb
 
-test: install-test browser lint typecheck pytest vitest
+test: install-test browser lint typecheck vitest pytest
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -84,6 +85,10 @@ class JupyterServer:
             PYDEVD_DISABLE_FILE_VALIDATION="1",
             DT_RUNS_STORE=str(store),
             DT_RUNS_CONFIG=str(home / "dt-config.toml"),
+            # kernels and their worker processes import the test workflows (tests.browser.flows)
+            PYTHONPATH=os.pathsep.join(
+                p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
+            ),
         )
         labconfig = home / "config" / "labconfig"
         labconfig.mkdir(parents=True)

@@ -42,6 +42,11 @@ export class RunTable {
     onTraits(ctx, ["selected_run"], () => this.markSelected());
     listen(ctx, "refresh", () => void this.load(true));
     listen(ctx, "rerun-created", (run) => void this.showNewRun(run));
+    // the DAG polls the selected run faster than the table: when it sees a new state, refresh the rows
+    listen(ctx, "run-detail", (detail) => {
+      const shown = detail ? this.shownState(detail.run.run_id) : undefined;
+      if (detail && shown !== undefined && shown !== detail.run.state) void this.load(true);
+    });
     ctx.d.interval(() => {
       if (this.anyActive()) void this.load(true);
     }, AUTO_REFRESH_MS);
@@ -132,6 +137,16 @@ export class RunTable {
     setTraits(this.ctx, { selected_run: run.run_id, selected_task: -1 });
     await this.load(true);
     await this.loadFamily(root, true);
+  }
+
+  private shownState(runId: number): string | undefined {
+    const found = this.runs.find((r) => r.run_id === runId);
+    if (found) return found.state;
+    for (const f of this.families.values()) {
+      const member = Array.isArray(f) ? f.find((r) => r.run_id === runId) : undefined;
+      if (member) return member.state;
+    }
+    return undefined;
   }
 
   private anyActive(): boolean {

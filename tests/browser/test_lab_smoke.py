@@ -98,4 +98,5 @@ def test_explore_a_failed_run_load_a_result_and_rerun_it_with_another_version(
     expect(nested).to_contain_text("v2")
     expect(page.locator('[data-testid="dt-dag-node"].dt-reused')).to_have_count(1, timeout=30_000)
     expect(page.locator('[data-testid="dt-dag-node"][data-state="completed"]')).to_have_count(3, timeout=60_000)
+    expect(nested.get_by_test_id("dt-state-pill")).to_have_text("completed", timeout=10_000)  # the row follows
     _shot(page, "lab_smoke_rerun.png")

@@ -17,7 +17,7 @@ export function isSystemLine(line: string): boolean {
   return SYSTEM_LINE_PREFIXES.some((p) => line.startsWith(p));
 }
 
-export const TAIL_BYTES = 256 * 1024;
+export const TAIL_BYTES = 64 * 1024;
 export const LOG_POLL_MS = 2000;
 
 /** UTF-8 length of a string, without encoding it. */

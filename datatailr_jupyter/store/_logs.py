@@ -97,6 +97,8 @@ def search(path: Path, pattern: str, regex: bool, max_matches: int) -> list[LogM
     if max_matches < 1:
         raise InvalidArgumentError(f"max_matches must be at least 1, got {max_matches}")
     block_rx, line_rx = compile_pattern(pattern, regex)
+    # substring search: an ASCII block without the lower-cased needle cannot match, so skip decoding it
+    needle = pattern.lower().encode("ascii") if not regex and pattern.isascii() else None
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
@@ -116,7 +118,8 @@ def search(path: Path, pattern: str, regex: bool, max_matches: int) -> list[LogM
                 continue
             cut = newline + 1 if left > 0 and newline >= 0 else len(buffer)
             block, carry = buffer[:cut], buffer[cut:]
-            _scan(block, base, line_no, block_rx, line_rx, found, max_matches)
+            if needle is None or not block.isascii() or needle in block.lower():
+                _scan(block, base, line_no, block_rx, line_rx, found, max_matches)
             if len(found) >= max_matches:
                 break
             base += len(block)

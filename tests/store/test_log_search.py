@@ -1,0 +1,24 @@
+"""Log search finds every case-insensitive substring match, in ASCII and non-ASCII parts of a big log alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datatailr_jupyter.store import _logs
+
+
+def test_substring_search_over_many_blocks_finds_matches_in_ascii_and_unicode_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    filler = b"INFO nothing to see here\n" * 400_000  # ~10 MB: several read blocks
+    with path.open("wb") as fh:
+        fh.write(filler)
+        fh.write(b"WARN The Needle in block two\n")
+        fh.write(filler)
+        fh.write("ERROR café: the NEEDLE again\n".encode())
+        fh.write(filler)
+    matches = _logs.search(path, "the needle", regex=False, max_matches=10)
+    assert [m.line for m in matches] == [400_000, 800_001]
+    assert matches[0].text == "WARN The Needle in block two"
+    assert matches[1].text == "ERROR café: the NEEDLE again"
+    assert matches[0].offset == len(filler)
+    assert _logs.search(path, "absent words", regex=False, max_matches=10) == []

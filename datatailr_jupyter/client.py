@@ -25,7 +25,7 @@ from .models import (
     normalize_name,
 )
 from .settings import resolve
-from .store.protocols import RunStore
+from .store.protocols import RunStore, read_whole_log
 from .store.registry import open_store
 from .timeparse import parse_range
 
@@ -298,14 +298,7 @@ class Client:
         task_run = self.task(run_id, task)
         if tail is not None:
             return self.store.read_log(task_run.run_id, task_run.id, stream, tail=tail).text
-        parts: list[str] = []
-        offset = 0
-        while True:
-            chunk = self.store.read_log(task_run.run_id, task_run.id, stream, offset=offset, limit=4 << 20)
-            parts.append(chunk.text)
-            if chunk.next_offset <= offset or chunk.next_offset >= chunk.size:
-                return "".join(parts)
-            offset = chunk.next_offset
+        return read_whole_log(self.store, task_run.run_id, task_run.id, stream)
 
 
 def _run_id(value: object) -> int:

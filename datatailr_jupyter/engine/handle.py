@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResultNotFoundError
 from ..models import RunDetail, RunState
+from ..store.protocols import read_whole_log
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -86,15 +87,7 @@ class RunHandle:
 
     def logs(self, task: str | int, stream: str = "stdout") -> str:
         """A task's whole log (engine lines included) as text."""
-        t = self.detail().task(task)
-        parts: list[str] = []
-        offset = 0
-        while True:
-            chunk = self.store.read_log(self.run_id, t.id, stream, offset=offset, limit=4 << 20)
-            parts.append(chunk.text)
-            if chunk.next_offset <= offset or chunk.next_offset >= chunk.size:
-                return "".join(parts)
-            offset = chunk.next_offset
+        return read_whole_log(self.store, self.run_id, self.detail().task(task).id, stream)
 
     @property
     def tasks(self) -> pd.DataFrame:

@@ -220,3 +220,15 @@ class RunWriter(Protocol):
 
 class RunStore(RunReader, RunWriter, Protocol):
     """A store that can be both read and written."""
+
+
+def read_whole_log(reader: RunReader, run_id: int, task_id: int, stream: str) -> str:
+    """A task's whole log as text, read through any RunReader in 4 MB pages."""
+    parts: list[str] = []
+    offset = 0
+    while True:
+        chunk = reader.read_log(run_id, task_id, stream, offset=offset, limit=4 << 20)
+        parts.append(chunk.text)
+        if chunk.next_offset <= offset or chunk.next_offset >= chunk.size:
+            return "".join(parts)
+        offset = chunk.next_offset

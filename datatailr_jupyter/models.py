@@ -33,6 +33,7 @@ __all__ = [
     "check_env",
     "check_name",
     "from_wire_time",
+    "hidden_character",
     "normalize_name",
     "to_wire_time",
     "utcnow",
@@ -109,12 +110,24 @@ class Trigger(str, Enum):
 # ---------------------------------------------------------------- names and times
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))  # control, format (bidi, zero-width), surrogate, line breaks
+_CONTROL_NAMES = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB", "\x1b": "ESCAPE", "\x00": "NUL"}
 
 
 def normalize_name(name: str) -> str:
     """The internal key of a display name: NFKC, lowercase, non-alphanumerics to '-', stripped of '-'."""
     return _NON_ALNUM.sub("-", unicodedata.normalize("NFKC", name).lower()).strip("-")
+
+
+def hidden_character(text: str) -> str | None:
+    """How to name the first control or invisible formatting character of ``text`` (``U+202E RIGHT-TO-LEFT
+    OVERRIDE``), or None when it has none: line breaks, tabs, escapes, bidi overrides and isolates, zero-width
+    characters and byte-order marks make a name print differently from what it is."""
+    for ch in text:
+        if unicodedata.category(ch) in _HIDDEN:
+            label = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "") or "control character"
+            return f"U+{ord(ch):04X} {label}"
+    return None
 
 
 def check_name(name: object, what: str = "name") -> str:
@@ -125,19 +138,25 @@ def check_name(name: object, what: str = "name") -> str:
         raise InvalidNameError(f"{what} must not be empty")
     if len(name) > NAME_MAX:
         raise InvalidNameError(f"{what} is {len(name)} characters long; the limit is {NAME_MAX}")
-    if _CONTROL.search(name):
-        raise InvalidNameError(f"{what} {name[:60]!r} contains a newline or control character; use a single line")
+    bad = hidden_character(name)
+    if bad is not None:
+        raise InvalidNameError(
+            f"{what} {name[:60]!r} contains {bad}, a control or invisible formatting character; use a single "
+            "line of visible characters"
+        )
     return name
 
 
-_ENV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ENV = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def check_env(env: object) -> str:
     """Return ``env`` if it is an acceptable environment name (``dev``, ``pre``, ``prod``, ...)."""
-    if not isinstance(env, str) or not _ENV.match(env):
+    if not isinstance(env, str) or not _ENV.fullmatch(env):
+        bad = hidden_character(env) if isinstance(env, str) else None
+        why = f" (it contains {bad})" if bad else ""
         raise InvalidNameError(
-            f"environment {env!r} is not valid: use 1-64 letters, digits, '.', '_' or '-', e.g. 'dev' or 'prod'"
+            f"environment {env!r} is not valid{why}: use 1-64 letters, digits, '.', '_' or '-', e.g. 'dev' or 'prod'"
         )
     return env
 

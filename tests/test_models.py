@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -102,6 +103,49 @@ def test_check_env_says_what_is_allowed() -> None:
     assert check_env("prod") == "prod"
     with pytest.raises(InvalidNameError, match="letters, digits"):
         check_env("../prod")
+
+
+# Characters that make a name print as something else: line breaks and other controls (Cc), bidi overrides and
+# isolates, zero-width characters and the byte-order mark (Cf), line/paragraph separators.
+HIDDEN = [
+    ("\n", "U+000A LINE FEED"),
+    ("\r", "U+000D CARRIAGE RETURN"),
+    ("\t", "U+0009 TAB"),
+    ("\x1b", "U+001B ESCAPE"),
+    ("\x00", "U+0000 NUL"),
+    ("\x7f", "U+007F"),
+    ("\x85", "U+0085"),
+    ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("\u202d", "U+202D LEFT-TO-RIGHT OVERRIDE"),
+    ("\u2066", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ("\u2067", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+    ("\u2068", "U+2068 FIRST STRONG ISOLATE"),
+    ("\u2069", "U+2069 POP DIRECTIONAL ISOLATE"),
+    ("\u200b", "U+200B ZERO WIDTH SPACE"),
+    ("\u200c", "U+200C ZERO WIDTH NON-JOINER"),
+    ("\u200d", "U+200D ZERO WIDTH JOINER"),
+    ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ("\u2028", "U+2028 LINE SEPARATOR"),
+]
+
+
+@pytest.mark.parametrize(("char", "code_point"), HIDDEN)
+@pytest.mark.parametrize("where", ["invoice{}txt", "{}leading", "trailing{}"])
+def test_check_name_names_the_hidden_character_it_refuses(char: str, code_point: str, where: str) -> None:
+    with pytest.raises(InvalidNameError, match=re.escape(code_point)):
+        check_name(where.format(char), "workflow name")
+
+
+@pytest.mark.parametrize(("char", "code_point"), HIDDEN)
+def test_check_env_refuses_hidden_characters_anywhere_including_a_trailing_newline(char: str, code_point: str) -> None:
+    for env in (f"prod{char}", f"{char}prod", f"pr{char}od"):
+        with pytest.raises(InvalidNameError, match=re.escape(code_point)):
+            check_env(env)
+
+
+@pytest.mark.parametrize("ok", ["Café Report", "日次レポート", "a—b", "emoji 🚀", "x y"])
+def test_check_name_accepts_visible_unicode(ok: str) -> None:
+    assert check_name(ok) == ok
 
 
 def test_state_parse_lists_known_states_and_every_state_has_a_colour() -> None:

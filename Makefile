@@ -5,13 +5,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_STORE ?= $(CURDIR)/demo-store
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --ServerApp.allow_root=True)
 
-.PHONY: demo test install install-test frontend browser lint typecheck pytest vitest bench clean
+STAMPS := .make
+# everything the front-end build reads: a change to any of them rebuilds the widget and the labextension
+FRONTEND_SOURCES := $(shell find js labextension/src -type f \( -name '*.ts' -o -name '*.mjs' -o -name '*.css' \) \
+	-not -name '*.test.ts' -not -path '*/test/*' -not -path '*/bench/*' 2>/dev/null)
 
+.PHONY: demo shell test install install-test frontend browser lint typecheck pytest vitest bench screenshots clean
+
+# the demo store is filled once (a second run adds nothing); JupyterLab opens on a copy of the tutorial in
+# demo-notebooks/, so the tracked notebook never changes by using it
 demo: install
 	$(BIN)/python -m datatailr_jupyter.demo --store "$(DEMO_STORE)"
-	DT_RUNS_STORE="$(DEMO_STORE)" $(BIN)/jupyter lab $(ROOT_FLAG) notebooks/explore_runs.ipynb
+	$(BIN)/python -m datatailr_jupyter.demo.lab --store "$(DEMO_STORE)" --workdir demo-notebooks
+
+# a shell where the README's examples run as written: the venv first on PATH, the demo store as the default store
+shell: install
+	@echo "dt and python of $(VENV); DT_RUNS_STORE=$(DEMO_STORE) (make demo fills it); exit to leave"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" DT_RUNS_STORE="$(DEMO_STORE)" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-bash} -i
 
 test: install-test browser lint typecheck vitest pytest
 
@@ -20,25 +31,34 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "jupyter-builder>=1.3"
 
-node_modules/.package-lock.json: package.json package-lock.json labextension/package.json
+# stamps live in $(STAMPS)/, not in node_modules/ or the venv, which npm and pip rewrite on their own
+$(STAMPS)/npm: package.json package-lock.json labextension/package.json
 	npm ci --no-audit --no-fund
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/frontend: $(STAMPS)/npm $(BIN)/python $(FRONTEND_SOURCES) js/build.mjs labextension/package.json
+	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
 	@touch $@
 
-frontend: $(BIN)/python node_modules/.package-lock.json
-	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
+frontend: $(STAMPS)/frontend
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml node_modules/.package-lock.json $(wildcard js/*.ts js/*.mjs labextension/src/*.ts)
-	PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
+$(STAMPS)/install: $(STAMPS)/frontend pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[demo]"
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(STAMPS)/install-test: $(STAMPS)/install pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[demo,test]"
 	@touch $@
 
-install: $(VENV)/.installed
+# the oldest cloudpickle the dependency range allows, for the tests that ship task code by value with it
+$(STAMPS)/cloudpickle-oldest: pyproject.toml | $(BIN)/python
+	rm -rf $(VENV)/cloudpickle-oldest
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/cloudpickle-oldest "cloudpickle==3.0.0"
+	@mkdir -p $(STAMPS) && touch $@
 
-install-test: $(VENV)/.installed-test
+install: $(STAMPS)/install
+
+install-test: $(STAMPS)/install-test $(STAMPS)/cloudpickle-oldest
 
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
@@ -54,11 +74,11 @@ typecheck: install-test
 pytest: install-test
 	$(BIN)/python -m pytest -q
 
-vitest: node_modules/.package-lock.json
+vitest: $(STAMPS)/npm
 	npm test --silent
 
 bench: install-test
 	$(BIN)/python -m bench.bench_store
 
 clean:
-	rm -rf $(VENV) node_modules labextension/node_modules labextension/lib datatailr_jupyter/static datatailr_jupyter/labextension demo-store test-artifacts
+	rm -rf $(STAMPS) $(VENV) node_modules labextension/node_modules labextension/lib datatailr_jupyter/static datatailr_jupyter/labextension demo-store test-artifacts

@@ -53,6 +53,7 @@ class VersionSpec:
     definition_hash: str
     schedule: str | None = None
     code: bytes | None = None
+    created_at: datetime | None = None  # when it was made; None: the store's clock at registration
 
 
 @dataclass(frozen=True)

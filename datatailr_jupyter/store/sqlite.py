@@ -300,7 +300,7 @@ class SqliteRunStore:
     @_sql_errors
     def register_version(self, spec: VersionSpec) -> Version:
         with self._write() as tx:
-            return _writes.register_version(tx, spec, _now())
+            return _writes.register_version(tx, spec, q.to_us(spec.created_at) or _now())
 
     @_sql_errors
     def create_run(self, run: NewRun) -> RunSummary:

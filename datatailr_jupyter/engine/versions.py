@@ -5,7 +5,8 @@ env vars, literal arguments), the workflow options, and each task function's cod
 ``inspect.getsource`` finds it, else its bytecode and constants (nested code objects included). A version's
 ``code`` is the cloudpickled :class:`Blueprint` (task callables + argument map), so a rerun of version N executes
 N's code. Functions from ``__main__`` and from the user's own modules (not installed packages) are pickled by
-value; installed packages by reference.
+value, with their file names and source text (sources.py), so a rerun in another process still shows them in
+tracebacks; installed packages by reference.
 
 Local runs register plain versions. ``wf()`` (deploy) registers a *deployed* version: its definition carries
 ``deployment = {"env", "schedule"}``; the scheduler starts runs of the latest deployed version of each workflow.
@@ -31,6 +32,7 @@ import cloudpickle
 from ..errors import DatatailrJupyterError, UntrustedPickleError
 from ..models import Version, normalize_name
 from ..store.protocols import RunStore, VersionSpec
+from . import sources
 from .definition import WorkflowOptions, describe_value, stored_definition
 from .graph import Blueprint, Ref
 
@@ -70,7 +72,8 @@ def _is_user_module(module: str) -> bool:
 
 
 def dump_code(obj: Any, functions: list[Any]) -> bytes:
-    """cloudpickle ``obj``, shipping the user modules of ``functions`` by value (falls back to by reference)."""
+    """cloudpickle ``obj``, shipping the user modules of ``functions`` by value (falls back to by reference), with
+    the file names and sources of what goes by value; ``pickle.loads`` restores both."""
     modules = {getattr(f, "__module__", "") for f in functions}
     with _LOCK:
         registered = set(cloudpickle.list_registry_pickle_by_value())
@@ -78,14 +81,14 @@ def dump_code(obj: Any, functions: list[Any]) -> bytes:
         for m in added:
             cloudpickle.register_pickle_by_value(sys.modules[m])
         try:
-            return cloudpickle.dumps(obj)
+            return sources.dumps(obj)
         except DatatailrJupyterError:
             raise
         except Exception:
             for m in added:
                 cloudpickle.unregister_pickle_by_value(sys.modules[m])
             added = []
-            return cloudpickle.dumps(obj)
+            return sources.dumps(obj)
         finally:
             for m in added:
                 cloudpickle.unregister_pickle_by_value(sys.modules[m])

@@ -25,6 +25,7 @@ from ..store.protocols import EncodedResult
 from .capture import Capture
 from .clock import Clock
 from .graph import Ref
+from .sources import shipped_sources
 
 if TYPE_CHECKING:  # pragma: no cover
     from .decorators import TaskFunction
@@ -174,7 +175,7 @@ def execute(job: Job, function: TaskFunction, mode: str, keep_value: bool = Fals
     try:
         where = f"(task {job.task_id}, run {job.run_id}) attempt {job.attempt} on {HOST} pid {os.getpid()}"
         capture.write_stdout(system_line(job.clock, f"start {job.name!r} {where}"))
-        with capture.redirect():
+        with capture.redirect(), shipped_sources(function):  # by value: the source lines its traceback shows
             try:
                 arguments = resolve_arguments(job.arguments, _decode_inputs(job.inputs))
                 arguments.update(

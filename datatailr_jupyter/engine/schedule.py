@@ -3,15 +3,23 @@
 A schedule is a cron string of 5 fields (minute hour day-of-month month day-of-week) or 6 fields with seconds
 first, as the SDK writes them (``Schedule`` always produces the 6-field form, e.g. ``'0 0 9 * * 1-5'``). An
 optional time zone is written in front as ``TZ=<Area/City> `` and ticks are computed in that zone.
+
+A schedule must have a tick (``0 0 30 2 *`` never comes) and must be the same every time it is read: croniter's
+random (``R``) and hashed (``H``) fields are refused, since a scheduler expanding ``R`` on each pass would run
+an "hourly" job many times an hour. On a daylight-saving fall-back day a fixed-time schedule (minute and hour
+fields not starting with ``*``) ticks once, at the first of the repeated wall-clock times, as cron does; schedules
+with a ``*`` minute or hour keep ticking through the repeated hour. A time skipped by spring-forward runs at the
+first time after the gap (02:30 becomes 03:00 in Europe/Berlin).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from ..errors import DefinitionError
 
@@ -19,6 +27,8 @@ __all__ = ["Schedule", "check_cron", "latest_tick", "next_tick", "ticks_between"
 
 _EPS = timedelta(microseconds=1)
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_RANDOM = re.compile(r"[RH](\(.*\))?(/.*)?", re.IGNORECASE)  # R, H, H/5, H(0-29), R(0-29)/5
+_SOME_TIME = datetime(2001, 1, 1, tzinfo=timezone.utc)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
@@ -49,38 +59,64 @@ def check_cron(expr: object, what: str = "schedule") -> str:
             f"{what} {expr!r} has {len(fields)} fields; a cron string has 5 (minute hour day month weekday) "
             "or 6 (seconds first)"
         )
-    if not croniter.is_valid(body, second_at_beginning=len(fields) == 6):
+    for i, field in enumerate(fields):
+        if any(_RANDOM.fullmatch(item) for item in field.split(",")):
+            raise DefinitionError(
+                f"{what} {expr!r}: field {i + 1} ({field!r}) is a random or hashed value, which picks another time "
+                "each time the schedule is read; write the time you want, e.g. '17 * * * *' for hourly at :17"
+            )
+    six = len(fields) == 6
+    if not croniter.is_valid(body, second_at_beginning=six):
         raise DefinitionError(f"{what} {expr!r} is not a valid cron expression (check each field's range)")
+    try:
+        croniter(body, _SOME_TIME, second_at_beginning=six).get_next(datetime)
+    except CroniterBadDateError:
+        raise DefinitionError(
+            f"{what} {expr!r} never ticks: no date matches it (February has at most 29 days, April, June, "
+            "September and November 30); choose a day that exists, or 'L' for the last day of the month"
+        ) from None
     return expr.strip()
 
 
-def _iter(expr: str, start: datetime, is_prev: bool = False) -> tuple[croniter, ZoneInfo | None]:
+def _ticks(expr: str, start: datetime, backwards: bool = False) -> Iterator[datetime]:
+    """The ticks after ``start`` (before it when ``backwards``), in UTC, without a fixed-time schedule's repeat
+    of a wall-clock time on a fall-back day."""
     body, tz = _split(check_cron(expr))
+    fields = body.split()
     local = start.astimezone(tz) if tz is not None else start.astimezone(timezone.utc)
-    return croniter(body, local, second_at_beginning=len(body.split()) == 6, is_prev=is_prev), tz
+    it = croniter(body, local, second_at_beginning=len(fields) == 6)
+    clock_fields = fields[:3] if len(fields) == 6 else fields[:2]  # (seconds,) minute, hour
+    fixed_time = tz is not None and not any(f.startswith("*") for f in clock_fields)
+    while True:
+        tick: datetime = it.get_prev(datetime) if backwards else it.get_next(datetime)
+        if fixed_time and _repeated(tick):
+            continue
+        yield tick.astimezone(timezone.utc)
+
+
+def _repeated(tick: datetime) -> bool:
+    """Whether ``tick`` (local, aware) is the second occurrence of its wall-clock time (a fall-back day)."""
+    if not tick.fold:
+        return False
+    first = tick.replace(fold=0)
+    return first.astimezone(timezone.utc) != tick.astimezone(timezone.utc)
 
 
 def latest_tick(expr: str, now: datetime) -> datetime:
     """The most recent tick at or before ``now`` (UTC)."""
-    it, _ = _iter(expr, now + _EPS)
-    tick: datetime = it.get_prev(datetime)
-    return tick.astimezone(timezone.utc)
+    return next(_ticks(expr, now + _EPS, backwards=True))
 
 
 def next_tick(expr: str, after: datetime) -> datetime:
     """The first tick strictly after ``after`` (UTC)."""
-    it, _ = _iter(expr, after)
-    tick: datetime = it.get_next(datetime)
-    return tick.astimezone(timezone.utc)
+    return next(_ticks(expr, after))
 
 
 def ticks_between(expr: str, start: datetime, end: datetime, limit: int = 100_000) -> int:
     """How many ticks fall in (start, end], counting at most ``limit``."""
-    it, _ = _iter(expr, start)
     n = 0
-    while n < limit:
-        tick: datetime = it.get_next(datetime)
-        if tick.astimezone(timezone.utc) > end:
+    for tick in _ticks(expr, start):
+        if n >= limit or tick > end:
             break
         n += 1
     return n

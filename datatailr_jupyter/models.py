@@ -409,6 +409,8 @@ class RunQuery(_Record):
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= 1000:
             raise InvalidArgumentError(f"limit must be between 1 and 1000, got {self.limit}")
+        if self.env is not None:
+            check_env(self.env)
         for t, what in ((self.start, "start"), (self.end, "end")):
             if t is not None and t.tzinfo is None:
                 raise InvalidArgumentError(f"{what} {t.isoformat()} has no time zone; pass an aware (UTC) datetime")

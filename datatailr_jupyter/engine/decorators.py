@@ -12,6 +12,7 @@ from ..errors import DefinitionError
 from ..models import check_name
 from .definition import WORKFLOW_OPTIONS, WorkflowOptions, describe_value, to_json
 from .graph import SYSTEM_PARAMS, Blueprint, Graph, Task, building, current_graph
+from .naming import check_workflow_key, workflow_key
 from .resources import merge_resources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -173,19 +174,23 @@ class WorkflowFunction:
         for k in _IGNORED_CALL_OPTIONS:
             kwargs.pop(k, None)
         blueprint, options, params = self.build(args, kwargs, overrides)
-        if to_json:
-            from .launch import resolve_env
+        from .launch import open_run_store, resolve_env
 
-            return _to_json(blueprint, options, resolve_env(env))
+        env_name = resolve_env(env)
+        if to_json:
+            return _to_json(blueprint, options, env_name)
+        run_store = open_run_store(store)
+        check_workflow_key(run_store, options.name)
         if local_run or instant_run:
             from .launch import run_blueprint
 
             return run_blueprint(
-                blueprint, options, env=env, store=store, executor=executor, max_workers=max_workers, params=params
-            )
+                blueprint, options, env=env_name, store=run_store, executor=executor, max_workers=max_workers,
+                params=params,
+            )  # fmt: skip
         from .versions import deploy
 
-        deploy(blueprint, options, env=env, store=store, activate=not save_only)
+        deploy(blueprint, options, env=env_name, store=run_store, activate=not save_only)
         return None
 
     def __repr__(self) -> str:
@@ -213,12 +218,16 @@ def workflow(name: str | Callable[..., Any] | None = None, /, **options: Any) ->
             f"unknown @workflow option(s) {', '.join(unknown)}; known options: {', '.join(WORKFLOW_OPTIONS)}"
         )
 
-    checked = WorkflowOptions.build(check_name(name, "workflow name") if name is not None else "workflow", options)
+    if name is not None:
+        name = check_name(name, "workflow name")
+        workflow_key(name)
+    checked = WorkflowOptions.build(name if name is not None else "workflow", options)
 
     def decorate(func: Callable[..., Any]) -> WorkflowFunction:
         if isinstance(func, TaskFunction | Task) or not callable(func):
             raise DefinitionError(f"@workflow decorates a plain function, not {func!r}")
         display = name if name is not None else func.__name__.replace("_", " ").title()
-        return WorkflowFunction(func, replace(checked, name=check_name(display, "workflow name")))
+        workflow_key(display)
+        return WorkflowFunction(func, replace(checked, name=display))
 
     return decorate

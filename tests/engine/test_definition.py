@@ -123,7 +123,7 @@ def test_alias_rejects_empty_and_multiline_names():
     def wf():
         one().alias("line\nbreak")
 
-    with pytest.raises(InvalidNameError, match="newline"):
+    with pytest.raises(InvalidNameError, match="U\\+000A LINE FEED"):
         build(wf)
 
 
@@ -302,3 +302,20 @@ def test_unaliased_repeated_calls_are_numbered_like_the_sdk():
 
     bp, _, _ = build(wf)
     assert [t.name for t in bp.tasks[:10]] == ["add"] + [f"add-{i}" for i in range(1, 10)]
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("0 0 30 2 *", "never ticks"),
+        ("0 0 31 2 *", "never ticks"),
+        ("0 0 31 4 *", "never ticks"),
+        ("R * * * *", "random or hashed"),
+        ("0 H * * *", "random or hashed"),
+    ],
+)
+def test_a_schedule_that_cannot_run_as_written_is_refused_when_the_workflow_is_defined(schedule, message):
+    with pytest.raises(DefinitionError, match=message):
+        workflow(name="X", schedule=schedule)
+    with pytest.raises(DefinitionError, match=message):
+        Schedule(cron_expression=schedule)

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -129,7 +130,10 @@ def test_failure_stops_downstream_only_and_the_run_names_it(store, executor_kind
     assert run.state is RunState.FAILED
     assert run.error_message == "task 'fail' failed: RuntimeError: failing on purpose with [0, 1, 2]"
     failed = handle.detail().task("fail")
-    assert failed.error is not None and "raise RuntimeError" in failed.error.traceback
+    assert failed.error is not None
+    lines = Path(__file__).read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if "raise RuntimeError" in text)
+    assert f'File "{__file__}", line {line}, in fail\n    raise RuntimeError' in failed.error.traceback
     stderr = handle.logs("fail", "stderr")
     assert "about to fail" in stderr and "RuntimeError: failing on purpose" in stderr
     assert handle.results["independent total"] == 10

@@ -44,14 +44,19 @@ def parse_when(value: str | date | datetime | None, now: datetime | None = None,
     text = value.strip()
     if not text:
         return None
-    span = parse_span(text)
-    if span is not None:
-        return (now or datetime.now(timezone.utc)) - span
+    try:
+        span = parse_span(text)
+        if span is not None:
+            return (now or datetime.now(timezone.utc)) - span
+    except OverflowError:
+        raise InvalidArgumentError(f"{what} {value!r} reaches back before the year 1: use a shorter span") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return to_utc(parsed)
     except ValueError:
         raise InvalidArgumentError(f"cannot read {what} {value!r}: {HELP}") from None
-    return to_utc(parsed)
+    except OverflowError:
+        raise InvalidArgumentError(f"{what} {value!r} is out of range: {HELP}") from None
 
 
 def parse_range(

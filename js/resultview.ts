@@ -16,6 +16,13 @@ export function labextActive(): boolean {
   return document.body?.dataset.datatailrLabext === "1";
 }
 
+/** The stored result is the task returning None (a JSON null). */
+export function returnedNone(meta: ResultMeta | null | undefined): boolean {
+  return !!meta && (meta.python_type === "builtins.NoneType" || meta.python_type === "NoneType");
+}
+
+export const RETURNED_NONE = "The task returned None.";
+
 function shapeText(meta: ResultMeta): string {
   if (meta.shape && meta.shape.length) return meta.shape.map((n) => formatCount(n)).join(" × ");
   if (meta.length !== null && meta.length !== undefined) return `length ${formatCount(meta.length)}`;
@@ -86,6 +93,10 @@ export class ResultView {
 
   private show(meta: ResultMeta | null, preview: Preview): void {
     const parts: HTMLElement[] = [];
+    if (returnedNone(meta)) {
+      setChildren(this.el, note(RETURNED_NONE, "dt-result-none"));
+      return;
+    }
     if (meta) {
       const shape = shapeText(meta);
       parts.push(

@@ -18,6 +18,7 @@ __all__ = [
     "Preview",
     "preview_meta",
     "preview_none",
+    "preview_returned_none",
     "preview_value",
 ]
 
@@ -26,6 +27,7 @@ MAX_COLUMNS = 100
 MAX_TEXT = 10_000  # characters of a text preview
 MAX_CELL = 200  # characters of one table cell
 NO_RESULT = "No result stored for this task."
+RETURNED_NONE = "The task returned None."
 _MAX_SAFE_INT = 2**53  # larger integers lose precision as JavaScript numbers
 
 Cell = int | float | str
@@ -53,7 +55,13 @@ Preview = TablePreview | TextPreview
 
 
 def preview_none() -> TextPreview:
+    """For a task that stored no result (it failed, did not run, or is still running)."""
     return {"kind": "none", "text": NO_RESULT}
+
+
+def preview_returned_none() -> TextPreview:
+    """For a task whose stored result is ``None``: it ran and returned nothing."""
+    return {"kind": "none", "text": RETURNED_NONE}
 
 
 def preview_meta(meta: ResultMeta, reason: str) -> TextPreview:
@@ -65,7 +73,7 @@ def preview_meta(meta: ResultMeta, reason: str) -> TextPreview:
 def preview_value(value: Any) -> Preview:
     """A table preview for frames, series and 1-D/2-D arrays; a repr cut to ``MAX_TEXT`` characters otherwise."""
     if value is None:
-        return preview_none()
+        return preview_returned_none()
     for accepts, build in _TABLE_BUILDERS:
         if accepts(value):
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 
 from datatailr_jupyter import Client
 from datatailr_jupyter.explorer.handlers import HANDLERS, MAX_RESPONSE, Context, dispatch
-from datatailr_jupyter.models import to_wire_time
+from datatailr_jupyter.models import RunState, to_wire_time
+from datatailr_jupyter.store.codecs import encode
+from datatailr_jupyter.store.protocols import NewRun, TaskSpec, TaskUpdate, VersionSpec
 
 from .conftest import OTHER, SALES, T0, Built
 
@@ -184,6 +187,27 @@ def test_get_result_previews_a_table(client: Client, built_store: Built) -> None
 def test_get_result_of_a_task_without_result_is_none(client: Client, built_store: Built) -> None:
     answer = ok(client, "get-result", {"run_id": built_store.runs["failed"], "task_id": 1})
     assert answer == {"meta": None, "preview": {"kind": "none", "text": "No result stored for this task."}}
+
+
+def test_get_result_of_a_task_that_returned_none_says_so(tmp_path: Path) -> None:
+    from datatailr_jupyter import connect
+    from datatailr_jupyter.store.registry import open_store
+
+    url = f"sqlite://{tmp_path / 'store'}"
+    store = open_store(url)
+    try:
+        store.register_version(VersionSpec("Quiet", {"tasks": [{"id": 0, "name": "notify"}]}, "quiet"))
+        run = store.create_run(NewRun("Quiet", "dev", 1, (TaskSpec(0, "notify", "flows:notify"),)))
+        store.update_tasks(run.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=encode(None))])
+    finally:
+        store.close()
+    client = connect(url)
+    try:
+        answer = ok(client, "get-result", {"run_id": run.run_id, "task_id": 0})
+    finally:
+        client.close()
+    assert answer["meta"]["python_type"] == "builtins.NoneType"
+    assert answer["preview"] == {"kind": "none", "text": "The task returned None."}
 
 
 def test_get_result_of_an_unknown_task_is_a_task_not_found_error(client: Client, built_store: Built) -> None:

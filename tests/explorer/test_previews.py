@@ -162,8 +162,9 @@ def test_an_object_whose_repr_fails_is_still_previewed() -> None:
     assert "repr() failed" in preview["text"]
 
 
-def test_none_is_no_result() -> None:
-    assert preview_value(None) == preview_none() == {"kind": "none", "text": "No result stored for this task."}
+def test_a_none_value_reads_returned_none_not_no_result() -> None:
+    assert preview_value(None) == {"kind": "none", "text": "The task returned None."}
+    assert preview_none() == {"kind": "none", "text": "No result stored for this task."}
 
 
 def test_an_unloaded_result_is_previewed_from_its_metadata() -> None:

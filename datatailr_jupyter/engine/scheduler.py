@@ -7,6 +7,12 @@ restarted or second scheduler never starts it again) and starts the run with ``t
 ``scheduled_time`` set. After downtime only the latest missed tick runs (no backfill storm); the number of
 skipped ticks is logged. Claiming comes before starting, so a crash in between loses that tick rather than
 running it twice.
+
+One workflow never stops the others. Once a tick is claimed, anything that keeps its run from starting (stored
+code that cannot be loaded here: a module that does not import, a damaged pickle) is recorded as that tick's
+failed run, with the reason and what to do. A stored schedule that has no tick (one deployed before such
+schedules were refused) is recorded once per deployed version as a failed run. Every such error is one line of
+the log, printed once per scheduler process, never a traceback.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import DatatailrJupyterError, NotFoundError
-from ..models import RunQuery, Trigger, Version, utcnow
-from ..store.protocols import RunStore
+from ..models import RunQuery, RunState, Trigger, Version, utcnow
+from ..store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
 from .clock import Clock
 from .executors import Executor
-from .launch import execute_run, start_run
+from .graph import Blueprint
+from .launch import engine_owner, execute_run, start_run
 from .schedule import latest_tick, ticks_between
 from .versions import blueprint_for
 
 __all__ = ["Deployment", "deployments", "run_scheduler", "scheduler_tick"]
+
+Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -37,8 +46,10 @@ class Deployment:
     version: Version
 
 
-def deployments(store: RunStore) -> list[Deployment]:
-    """The scheduled deployments: per workflow, its latest deployed version when that has a schedule."""
+def deployments(store: RunStore, log: Log | None = None) -> list[Deployment]:
+    """The scheduled deployments: per workflow, its latest deployed version when that has a schedule.
+
+    A workflow whose versions cannot be read is left out (and said in ``log``), so the others still run."""
     out: list[Deployment] = []
     seen: set[str] = set()
     for info in store.list_workflows():
@@ -48,6 +59,10 @@ def deployments(store: RunStore) -> list[Deployment]:
         try:
             versions = store.list_versions(info.key)
         except NotFoundError:
+            continue
+        except Exception as exc:
+            if log is not None:
+                log(f"dt scheduler: {info.name!r}: its versions cannot be read: {_describe(exc)}")
             continue
         deployed = [v for v in versions if isinstance(v.definition.get("deployment"), dict)]
         if not deployed:
@@ -73,6 +88,152 @@ def _last_scheduled(store: RunStore, workflow: str, env: str) -> datetime | None
     return max(times) if times else None
 
 
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _code_error(dep: Deployment, exc: Exception) -> str:
+    what = f"the code of version {dep.version.version} could not be loaded by the scheduler ({_describe(exc)})"
+    if isinstance(exc, ImportError):
+        return (
+            f"{what}; start `dt scheduler` where the workflow's modules import (in its project directory, or with "
+            "that directory on PYTHONPATH) or install them there, or deploy the workflow again"
+        )
+    if isinstance(exc, DatatailrJupyterError):
+        return what
+    return f"{what}; deploy the workflow again from an environment that runs it"
+
+
+def _task_specs(definition: dict[str, Any]) -> tuple[TaskSpec, ...]:
+    """The tasks of a stored definition, so a run that could not start still shows its DAG."""
+    try:
+        return tuple(
+            TaskSpec(
+                int(t["id"]),
+                str(t["name"]),
+                str(t.get("function", "")),
+                tuple(int(d) for d in t["dependencies"]),
+                dict(t.get("resources") or {}),
+            )  # fmt: skip
+            for t in definition.get("tasks", [])
+        )
+    except (KeyError, TypeError, ValueError):
+        return ()
+
+
+def _record_failed(store: RunStore, dep: Deployment, tick: datetime | None, reason: str, clock: Clock) -> int:
+    """A scheduled run of ``dep`` that ended before it started: state failed, ``reason`` as its error."""
+    now = clock.now()
+    tasks = _task_specs(dep.version.definition)
+    summary = store.create_run(
+        NewRun(
+            workflow=dep.workflow, env=dep.env, job_version=dep.version.version, tasks=tasks,
+            trigger=Trigger.SCHEDULE, scheduled_time=tick, submit_time=now, owner=engine_owner(),
+        )
+    )  # fmt: skip
+    if tasks:
+        store.update_tasks(summary.run_id, [TaskUpdate(t.id, state=RunState.DID_NOT_RUN) for t in tasks])
+    store.update_run(
+        summary.run_id, RunUpdate(state=RunState.FAILED, start_time=now, end_time=now, error_message=reason)
+    )
+    return summary.run_id
+
+
+class _Pass:
+    """One scheduler pass over the deployments (state shared between passes: ``seen`` ticks, ``said`` errors)."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        now: datetime,
+        executor: str | Executor,
+        max_workers: int | None,
+        clock: Clock,
+        log: Log,
+        seen: dict[tuple[str, str], datetime],
+        said: dict[tuple[str, str], str],
+    ) -> None:
+        self.store, self.now, self.executor, self.max_workers = store, now, executor, max_workers
+        self.clock, self.log, self.seen, self.said = clock, log, seen, said
+
+    def error(self, dep: Deployment, message: str) -> None:
+        """Log one line for a workflow's error, once per process for the same message."""
+        key = (dep.version.workflow_key, dep.env)
+        line = f"dt scheduler: {dep.workflow!r} [{dep.env}] v{dep.version.version}: {message}"
+        if self.said.get(key) != line:
+            self.said[key] = line
+            self.log(line)
+
+    def start(self, dep: Deployment) -> int | None:
+        """Start ``dep``'s due tick if this pass claims it; the run id, or None when nothing is due."""
+        key = (dep.version.workflow_key, dep.env)
+        created = dep.version.created_at
+        try:
+            tick = latest_tick(dep.schedule, self.now)
+        except Exception as exc:
+            return self.unusable_schedule(dep, exc)
+        if created is not None and tick < created:
+            return None  # no tick since it was deployed
+        last = self.seen.get(key) or _last_scheduled(self.store, dep.workflow, dep.env)
+        if last is not None and tick <= last:
+            return None
+        since = max(t for t in (last, created) if t is not None) if (last or created) else None
+        missed = ticks_between(dep.schedule, since, tick) - 1 if since is not None else 0
+        self.seen[key] = tick
+        if not self.store.claim_schedule(dep.workflow, dep.env, tick):
+            return None  # another scheduler (or this one before a restart) has it
+        # The tick is ours from here: whatever keeps its run from starting is recorded as its failed run.
+        if missed > 0:
+            self.log(
+                f"dt scheduler: {dep.workflow!r} [{dep.env}]: skipped {missed} missed tick(s); running {tick:%F %T}"
+            )
+        try:
+            blueprint = blueprint_for(self.store, dep.workflow, dep.version.version)
+        except Exception as exc:
+            reason = _code_error(dep, exc)
+            run_id = _record_failed(self.store, dep, tick, reason, self.clock)
+            self.error(dep, f"run {run_id} for {tick:%F %T} failed: {reason}")
+            return run_id
+        return self.execute(dep, blueprint, tick)
+
+    def execute(self, dep: Deployment, blueprint: Blueprint, tick: datetime) -> int:
+        run_id = start_run(
+            self.store, blueprint, dep.version.version, dep.env, trigger=Trigger.SCHEDULE, scheduled_time=tick,
+            clock=self.clock,
+        )  # fmt: skip
+        self.log(f"dt scheduler: run {run_id} of {dep.workflow!r} [{dep.env}] v{dep.version.version} for {tick:%F %T}")
+        try:
+            execute_run(
+                self.store, run_id, blueprint, self.executor, self.max_workers, clock=self.clock, scheduled_time=tick
+            )
+        except Exception as exc:
+            self.log(f"dt scheduler: run {run_id} of {dep.workflow!r} could not finish: {_describe(exc)}")
+        return run_id
+
+    def unusable_schedule(self, dep: Deployment, exc: Exception) -> int | None:
+        """A stored schedule without ticks: one failed run per deployed version (claimed at its deployment time)."""
+        reason = (
+            f"its schedule {dep.schedule!r} cannot be used ({_describe(exc)}); deploy it again with a schedule "
+            "that ticks, e.g. '0 6 * * *'"
+        )
+        created = dep.version.created_at
+        key = (dep.version.workflow_key, dep.env)
+        if created is not None and self.seen.get(key) == created:
+            return None  # recorded (and said) by this process already
+        if created is None:
+            self.error(dep, f"not scheduled: {reason}")
+            return None
+        self.seen[key] = created
+        if not self.store.claim_schedule(dep.workflow, dep.env, created):
+            self.error(dep, f"not scheduled: {reason}")
+            return None
+        run_id = _record_failed(self.store, dep, None, reason, self.clock)
+        self.error(dep, f"run {run_id} failed: {reason}")
+        return run_id
+
+
 def scheduler_tick(
     store: RunStore,
     now: datetime,
@@ -80,40 +241,29 @@ def scheduler_tick(
     executor: str | Executor = "process",
     max_workers: int | None = None,
     clock: Clock | None = None,
-    log: Callable[[str], None] = print,
+    log: Log = print,
     seen: dict[tuple[str, str], datetime] | None = None,
+    said: dict[tuple[str, str], str] | None = None,
 ) -> list[int]:
-    """One pass: start every due tick that this call claims; returns the ids of the runs it started."""
+    """One pass: start every due tick that this call claims; returns the ids of the runs it started.
+
+    A workflow's error (bad stored schedule, code that does not load here, a store error about it) is logged in
+    one line and, once its tick is claimed, recorded as that tick's failed run; the pass goes on with the others.
+    ``seen`` and ``said`` carry the ticks seen and the errors logged from one pass to the next.
+    """
+    work = _Pass(
+        store, now, executor, max_workers, clock or _FixedClock(utcnow), log,
+        {} if seen is None else seen, {} if said is None else said,
+    )  # fmt: skip
     started: list[int] = []
-    seen = {} if seen is None else seen
-    for dep in deployments(store):
-        key = (dep.version.workflow_key, dep.env)
-        tick = latest_tick(dep.schedule, now)
-        created = dep.version.created_at
-        if created is not None and tick < created:
-            continue  # no tick since it was deployed
-        last = seen.get(key) or _last_scheduled(store, dep.workflow, dep.env)
-        if last is not None and tick <= last:
-            continue
-        seen[key] = tick
-        if not store.claim_schedule(dep.workflow, dep.env, tick):
-            continue  # another scheduler (or this one before a restart) has it
-        since = max(t for t in (last, created) if t is not None) if (last or created) else None
-        missed = ticks_between(dep.schedule, since, tick) - 1 if since is not None else 0
-        if missed > 0:
-            log(f"dt scheduler: {dep.workflow!r} [{dep.env}]: skipped {missed} missed tick(s); running {tick:%F %T}")
-        blueprint = blueprint_for(store, dep.workflow, dep.version.version)
-        run_clock = clock or _FixedClock(utcnow)
-        run_id = start_run(
-            store, blueprint, dep.version.version, dep.env, trigger=Trigger.SCHEDULE, scheduled_time=tick,
-            clock=run_clock,
-        )  # fmt: skip
-        log(f"dt scheduler: run {run_id} of {dep.workflow!r} [{dep.env}] v{dep.version.version} for {tick:%F %T}")
-        started.append(run_id)
+    for dep in deployments(store, log):
         try:
-            execute_run(store, run_id, blueprint, executor, max_workers, clock=run_clock, scheduled_time=tick)
-        except DatatailrJupyterError as exc:
-            log(f"dt scheduler: run {run_id} of {dep.workflow!r} could not finish: {exc}")
+            run_id = work.start(dep)
+        except Exception as exc:
+            work.error(dep, f"skipped this pass: {_describe(exc)}")
+            continue
+        if run_id is not None:
+            started.append(run_id)
     return started
 
 
@@ -135,9 +285,13 @@ def run_scheduler(
         raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval}")
     stop = stop or threading.Event()
     seen: dict[tuple[str, str], datetime] = {}
+    said: dict[tuple[str, str], str] = {}
     recovered = store.recover()
     if recovered:
         log(f"dt scheduler: marked {len(recovered)} run(s) of a dead engine as ended: {recovered}")
     while not stop.is_set():
-        scheduler_tick(store, now(), executor=executor, max_workers=max_workers, log=log, seen=seen)
+        try:
+            scheduler_tick(store, now(), executor=executor, max_workers=max_workers, log=log, seen=seen, said=said)
+        except Exception as exc:  # the store itself failed this pass; the next one tries again
+            log(f"dt scheduler: this pass failed ({_describe(exc)}); trying again in {poll_interval:g} s")
         stop.wait(poll_interval)

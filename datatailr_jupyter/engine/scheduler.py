@@ -116,7 +116,7 @@ def _task_specs(definition: dict[str, Any]) -> tuple[TaskSpec, ...]:
                 str(t.get("function", "")),
                 tuple(int(d) for d in t["dependencies"]),
                 dict(t.get("resources") or {}),
-            )  # fmt: skip
+            )
             for t in definition.get("tasks", [])
         )
     except (KeyError, TypeError, ValueError):

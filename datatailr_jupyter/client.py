@@ -314,9 +314,13 @@ def _run_id(value: object) -> int:
 
 
 def connect(url: str | None = None, token: str | None = None, env: str | None = None) -> Client:
-    """A Client on the store at ``url`` (else DT_RUNS_STORE, the config file, or the default local store)."""
+    """A Client on the store at ``url`` (else DT_RUNS_STORE, the config file, or the default local store).
+
+    Reading never creates a store: a chosen path with no store there raises "no run store at PATH" (only the
+    default local store is created on first use)."""
     settings = resolve(url, token, env)
-    return Client(open_store(settings.store_url, token=settings.token), env=settings.env)
+    store = open_store(settings.store_url, token=settings.token, create=settings.source == "default")
+    return Client(store, env=settings.env)
 
 
 def load_result(

@@ -12,12 +12,15 @@ from datatailr_jupyter import Client, connect, load_result
 from datatailr_jupyter.errors import (
     InvalidArgumentError,
     RunNotFoundError,
+    StoreError,
+    StoreUnavailableError,
     TaskNotFoundError,
     WorkflowNotFoundError,
 )
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
+from datatailr_jupyter.store.registry import open_store
 
 T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
 
@@ -25,7 +28,7 @@ T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=3)
 @pytest.fixture()
 def store_url(tmp_path: Path) -> str:
     url = f"sqlite://{tmp_path / 'store'}"
-    client = connect(url)
+    client = Client(open_store(url))  # a writer makes the store; connect() only opens existing ones
     store = client.store
     for name in ("Daily Sales Report", "Other Flow"):
         store.register_version(
@@ -146,3 +149,42 @@ def test_envs_offer_defaults_first_and_workflows_frame(store_url: str) -> None:
 def test_client_repr_names_store_and_env(store_url: str) -> None:
     client = connect(store_url, env="prod")
     assert isinstance(client, Client) and "env='prod'" in repr(client)
+
+
+def test_connect_never_creates_a_store_and_says_there_is_none(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for path in (tmp_path / "typo" / "store", empty):
+        with pytest.raises(StoreUnavailableError, match="no run store at") as info:
+            connect(str(path))
+        assert str(path) in str(info.value)
+        with pytest.raises(StoreUnavailableError, match="no run store at"):
+            load_result("Daily Sales Report", 1, 0, store=f"sqlite://{path}")
+    assert not (tmp_path / "typo").exists() and list(empty.iterdir()) == []
+
+
+def test_the_default_store_is_created_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DT_RUNS_STORE", raising=False)
+    monkeypatch.setenv("DT_RUNS_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setattr("datatailr_jupyter.settings.default_store_path", lambda: tmp_path / "default")
+    client = connect()
+    try:
+        assert client.workflow_infos() == [] and (tmp_path / "default" / "runs.db").exists()
+    finally:
+        client.close()
+
+
+def test_clients_of_one_store_share_its_connections_and_close_only_their_handle(store_url: str) -> None:
+    first, second = connect(store_url), connect(store_url)
+    assert first.store._db is second.store._db  # type: ignore[attr-defined]
+    conn = first.store._conn()  # type: ignore[attr-defined]
+    first.close()
+    assert second.store._conn() is conn and len(second.runs()) > 0  # type: ignore[attr-defined]
+    with pytest.raises(StoreError, match="closed"):
+        first.runs()
+    second.close()
+    third = connect(store_url)
+    try:
+        assert third.store._db is not second.store._db and len(third.runs()) > 0  # type: ignore[attr-defined]
+    finally:
+        third.close()

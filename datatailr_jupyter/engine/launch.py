@@ -40,15 +40,16 @@ def engine_owner() -> str:
 
 
 def open_run_store(store: RunStore | str | None) -> RunStore:
-    """A store object as given, a store URL or directory opened, or the configured store."""
+    """A store object as given, a store URL or directory opened (created if need be: the engine writes), or the
+    configured store. Opening the same store again in a process shares its connections."""
     from ..settings import resolve, store_url_from
     from ..store.registry import open_store
 
     if store is None:
         settings = resolve()
-        return open_store(settings.store_url, token=settings.token)
+        return open_store(settings.store_url, token=settings.token, create=True)
     if isinstance(store, str):
-        return open_store(store_url_from(store))
+        return open_store(store_url_from(store), create=True)
     return store
 
 
@@ -108,9 +109,11 @@ def run_blueprint(
     job_version: int | None = None,
 ) -> Any:
     """Register the version if it changed, create the run, execute it, and return its RunHandle."""
+    from .executors import check_max_workers
     from .handle import RunHandle
     from .versions import register
 
+    check_max_workers(max_workers)  # before a run is recorded that could not start
     run_store = open_run_store(store)
     env_name = resolve_env(env)
     if job_version is None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import socket
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from ..errors import InvalidArgumentError, ResultDecodeError, StoreUnavailableError
+from ..errors import InvalidArgumentError, ResultDecodeError, StoreError, StoreUnavailableError
 from ..models import ResultMeta
-from ._schema import check_file
 from ._writes import Placed
 from .codecs import CODECS
 from .protocols import STREAMS, EncodedResult
@@ -20,7 +20,9 @@ from .protocols import STREAMS, EncodedResult
 INLINE_MAX = 64 * 1024
 """Results up to this many bytes are kept in the database row (durable with the commit); larger ones in files."""
 
-_ENTRIES = {"runs.db", "runs.db-wal", "runs.db-shm", "runs.db-journal", "results", "logs", "staging"}
+_ENTRIES = {
+    "runs.db", "runs.db-wal", "runs.db-shm", "runs.db-journal", "results", "logs", "staging", ".space-reserve",
+}  # fmt: skip
 
 Moved = list[tuple[Path, Path | None]]  # (file placed in results/, where it came from if the caller made it)
 
@@ -92,15 +94,61 @@ def filesystem_of(path: Path, mounts: str = "/proc/self/mounts") -> str | None:
     return kind
 
 
+def _has_entries(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
+
+
 class StoreFiles:
-    """Paths of one store directory. File names are built from integer ids only, never from names."""
+    """Paths of one store directory. File names are built from integer ids only, never from names.
+
+    runs.db and its -wal / -shm files are only ever opened by SQLite: this class looks at them with stat()."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.db = root / "runs.db"
+        self.wal = root / "runs.db-wal"
         self.results = root / "results"
         self.logs = root / "logs"
         self.staging = root / "staging"
+        self.reserve = root / ".space-reserve"
+
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of runs.db, or None when there is none."""
+        try:
+            st = os.stat(self.db)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def disk_full(self, below: int) -> bool:
+        """Whether the store's filesystem has less than ``below`` bytes free."""
+        try:
+            st = os.statvfs(self.root)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < below
+
+    def wal_has_frames(self) -> bool:
+        try:
+            return os.stat(self.wal).st_size > 32  # a WAL header alone is 32 bytes
+        except OSError:
+            return False
+
+    def _lost_database(self, what: str) -> StoreError:
+        return StoreError(
+            f"{self.db} {what}, but {self.root} holds the results or logs of earlier runs: the run index was lost "
+            "(a failed copy, a full disk, or a deleted file). Nothing was changed. Restore runs.db from a backup, "
+            f"or move {self.results.name}/ and {self.logs.name}/ out of {self.root} to start a new, empty store there"
+        )
+
+    def refuse_lost_database(self) -> None:
+        """Refuse to take an empty runs.db (no schema yet) for a new store when run files are beside it."""
+        if _has_entries(self.results) or _has_entries(self.logs):
+            raise self._lost_database("is empty")
 
     def prepare(self, create: bool) -> bool:
         """Check the directory before changing anything; create it if allowed. Returns whether it is read-only."""
@@ -115,9 +163,13 @@ class StoreFiles:
                 f"the run store {root} is on a network filesystem ({kind}); SQLite cannot lock a shared database "
                 "there safely. Keep the store on a local disk and share it with `dt serve` (an http:// store URL)"
             )
+        missing = (
+            f"no run store at {root}; check the path (a store is made where a workflow first runs, e.g. "
+            f"with DT_RUNS_STORE={root})"
+        )
         if not root.exists():
             if not create:
-                raise StoreUnavailableError(f"there is no run store at {root}; check the path or create it")
+                raise StoreUnavailableError(missing)
             try:
                 root.mkdir(parents=True)
             except OSError as exc:
@@ -128,9 +180,11 @@ class StoreFiles:
             raise StoreUnavailableError(
                 f"cannot read the run store directory {root}: permission denied; ask its owner for read access"
             )
-        if self.db.exists():
-            check_file(self.db)
-        else:
+        if not self.db.exists():
+            if _has_entries(self.results) or _has_entries(self.logs):
+                raise self._lost_database("is missing")
+            if not create:
+                raise StoreUnavailableError(missing)
             strangers = sorted(p.name for p in root.iterdir() if p.name not in _ENTRIES)
             if strangers:
                 raise StoreUnavailableError(
@@ -141,9 +195,12 @@ class StoreFiles:
             if not self.db.exists():
                 raise StoreUnavailableError(f"{root} is read-only and holds no run store; choose another directory")
             return True
+        return False
+
+    def make_directories(self) -> None:
+        """results/, logs/ and staging/ of a writable store (once runs.db is known to be a run store)."""
         for directory in (self.results, self.logs, self.staging):
             directory.mkdir(exist_ok=True)
-        return False
 
     # ------------------------------------------------------------ results
 
@@ -226,6 +283,13 @@ class StoreFiles:
                 "the recorded sha256); rerun the task to produce it again"
             )
         return data
+
+    def clear_run_files(self, run_id: int) -> None:
+        """Remove files left under a run id that was just assigned to a new run (by an earlier store whose
+        index was lost): a new run never appends to, or shows, another run's logs or results."""
+        for folder in (self.logs / str(int(run_id)), self.results / str(int(run_id))):
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def remove_orphans(self, run_id: int, kept: set[str]) -> None:
         """Delete result files of a run that no row points at (left by a crash between rename and commit)."""

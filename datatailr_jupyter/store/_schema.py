@@ -16,7 +16,6 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Tx",
-    "check_file",
     "connect",
     "migrate",
     "snapshot",
@@ -150,8 +149,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_MAGIC = b"SQLite format 3\x00"
-
 
 def _too_new(db: Path, found: int) -> StoreVersionError:
     return StoreVersionError(
@@ -160,27 +157,19 @@ def _too_new(db: Path, found: int) -> StoreVersionError:
     )
 
 
-def check_file(db: Path) -> None:
-    """Refuse a runs.db that is not SQLite or is newer than this code, from its header, without opening it."""
-    try:
-        with open(db, "rb") as fh:
-            header = fh.read(100)
-    except OSError as exc:
-        raise StoreError(f"cannot read {db}: {exc.strerror}; check its permissions") from None
-    if not header:
-        return  # an empty file is what SQLite makes before the first write
-    if len(header) < 100 or not header.startswith(_MAGIC):
-        raise StoreError(
-            f"{db} is not a SQLite database, so {db.parent} is not a run store; "
-            "move that file away or choose another store directory"
-        )
-    found = int.from_bytes(header[60:64], "big")
-    if found > SCHEMA_VERSION:
-        raise _too_new(db, found)
+def _not_a_database(db: Path) -> StoreError:
+    return StoreError(
+        f"{db} is not a SQLite database, so {db.parent} is not a run store; "
+        "move that file away or choose another store directory"
+    )
 
 
 def connect(db: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode (explicit transactions only), WAL, synchronous=NORMAL, foreign keys on."""
+    """A connection in autocommit mode (explicit transactions only), WAL, synchronous=NORMAL, foreign keys on.
+
+    The header checks (a SQLite file, a schema this code knows) go through SQLite itself: nothing in this
+    package opens runs.db or its -wal / -shm files any other way (closing such a descriptor would drop the
+    locks of this process's other connections)."""
     if readonly:
         flags = "mode=ro&immutable=1" if immutable else "mode=ro"
         conn = sqlite3.connect(
@@ -191,7 +180,13 @@ def connect(db: Path, readonly: bool, immutable: bool = False) -> sqlite3.Connec
         conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-    found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "not a database" in str(exc):
+            raise _not_a_database(db) from None
+        raise
     if found > SCHEMA_VERSION:
         conn.close()
         raise _too_new(db, found)

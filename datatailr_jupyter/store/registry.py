@@ -1,10 +1,17 @@
-"""Opens a run store from a URL: built-in schemes plus the ``datatailr_jupyter.stores`` entry-point group."""
+"""Opens a run store from a URL: built-in schemes plus the ``datatailr_jupyter.stores`` entry-point group.
+
+Also keeps the objects a process must have only one of per store (``SharedObjects``): the embedded store's
+database is opened once per directory and shared by every handle ``open_store`` returns for it.
+"""
 
 from __future__ import annotations
 
+import inspect
+import os
+import threading
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import UnknownSchemeError
@@ -70,10 +77,84 @@ def factory_for(scheme: str) -> StoreFactory:
     )
 
 
-def open_store(url: str, token: str | None = None) -> RunStore:
-    """Open the store at ``url`` (``sqlite:///path``, ``http(s)://host``, or a registered scheme)."""
+def _accepts_create(factory: StoreFactory) -> bool:
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "create" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def open_store(url: str, token: str | None = None, *, create: bool = True) -> RunStore:
+    """Open the store at ``url`` (``sqlite:///path``, ``http(s)://host``, or a registered scheme).
+
+    ``create=False`` is for readers: a path with no store there is an error instead of a new, empty store.
+    """
     scheme = urlsplit(url).scheme
     if not scheme:
         raise UnknownSchemeError(f"{url!r} is not a store URL; use sqlite:///path/to/store or http(s)://host")
-    store: RunStore = factory_for(scheme)(url, token=token)
+    factory = factory_for(scheme)
+    extra: dict[str, Any] = {} if create or not _accepts_create(factory) else {"create": False}
+    store: RunStore = factory(url, token=token, **extra)
     return store
+
+
+# ---------------------------------------------------------------- one object per store per process
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+T = TypeVar("T", bound=Closable)
+
+
+class SharedObjects(Generic[T]):
+    """Objects shared by key within this process, with reference counts: ``acquire`` returns the live object
+    for a key (or makes it), ``release`` closes it when its last user lets go. Safe across threads and fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[T, int]] = {}
+        self._retired: dict[int, tuple[T, int]] = {}  # stale objects that still have users
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # another thread may have held it at the fork
+
+    def acquire(self, key: str, make: Callable[[], T], stale: Callable[[T], bool] | None = None) -> T:
+        """The object for ``key``, made (under the lock: one per key even when threads race) if there is none
+        or the one there is ``stale`` (its users keep it; new users get the new one)."""
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None and (stale is None or not stale(entry[0])):
+                self._items[key] = (entry[0], entry[1] + 1)
+                return entry[0]
+            made = make()
+            if entry is not None:
+                self._retired[id(entry[0])] = entry
+            self._items[key] = (made, 1)
+            return made
+
+    def release(self, key: str, item: T) -> None:
+        """One user of ``item`` is done; the last one closes it."""
+        with self._lock:
+            entry = self._items.get(key)
+            if entry is not None and entry[0] is item:
+                if entry[1] > 1:
+                    self._items[key] = (item, entry[1] - 1)
+                    return
+                del self._items[key]
+            else:
+                retired = self._retired.pop(id(item), None)
+                if retired is None:
+                    return  # not ours (already closed)
+                if retired[1] > 1:
+                    self._retired[id(item)] = (item, retired[1] - 1)
+                    return
+        item.close()
+
+    def users(self, key: str) -> int:
+        with self._lock:
+            entry = self._items.get(key)
+            return 0 if entry is None else entry[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ResultNotFoundError, StoreError, StoreUnavailableError, StoreVersionError
+from ..errors import ResultNotFoundError, StoreError, StoreUnavailableError
 from ..models import (
     ActivityGrid,
     LogChunk,
@@ -31,8 +31,9 @@ from ..models import (
 )
 from . import _logs, _writes
 from . import _queries as q
-from ._files import INLINE_MAX, Moved, StoreFiles, owner_is_dead
-from ._schema import SCHEMA_VERSION, Tx, connect, migrate, snapshot, write
+from ._database import DATABASES, Database
+from ._files import INLINE_MAX, Moved, owner_is_dead
+from ._schema import Tx, snapshot, write
 from .protocols import DEFAULT_LOG_LIMIT, NewRun, RunUpdate, TaskUpdate, VersionSpec
 
 __all__ = ["INLINE_MAX", "SqliteRunStore", "open_sqlite_store"]
@@ -46,9 +47,16 @@ def _sql_errors(method: F) -> F:
     @functools.wraps(method)
     def wrapper(self: SqliteRunStore, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "full" not in str(exc) or not self._db.release_reserve():
+                    raise
+            return method(self, *args, **kwargs)  # once more, in the space the reserve held
         except sqlite3.OperationalError as exc:
             text = str(exc)
+            if "full" in text:
+                raise StoreError(self._db.full_message()) from None
             if "locked" in text or "busy" in text:
                 raise StoreError(
                     f"the run store {self.label} stayed locked by another process for 30 s; try again"
@@ -62,7 +70,7 @@ def _sql_errors(method: F) -> F:
             ) from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"the run store {self.label} is damaged ({exc}); restore {self._files.db} from a backup"
+                f"the run store {self.label} is damaged ({exc}); restore {self._db.files.db} from a backup"
             ) from None
 
     return wrapper  # type: ignore[return-value]
@@ -73,79 +81,51 @@ _ACTIVE_OWNERS = "SELECT owner FROM runs WHERE state IN ('created', 'scheduled',
 
 class SqliteRunStore:
     """RunReader and RunWriter over one store directory. Safe to share between threads (one SQLite connection
-    per thread) and across fork (a child opens its own connections)."""
+    per thread) and across fork (a child opens its own connections).
+
+    Every SqliteRunStore on a directory in one process is a handle on the same Database (its connections);
+    closing a handle closes the connections only when no other handle uses them. Opening and reading never
+    write: a new store gets its schema when it is created, and dead engines' runs are recovered when the
+    store can be written (at open, or else at the next run created)."""
 
     def __init__(self, path: Path | str, *, trusted: bool = True, create: bool = True) -> None:
         self._root = Path(path).expanduser().absolute()
-        self._files = StoreFiles(self._root)
+        self._key = os.path.realpath(self._root)
         self._trusted = trusted
-        self._lock = threading.Lock()
-        self._conns: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        self._inherited: list[sqlite3.Connection] = []  # never used nor closed: they belong to the parent
-        self._pid = os.getpid()
         self._closed = False
-        self._immutable = False
         self._log_tasks: dict[int, frozenset[int]] = {}  # task ids of runs whose log directory exists
-        self._readonly = self._files.prepare(create)
-        try:
-            conn = self._conn()
-            if self._readonly:
-                found = int(conn.execute("PRAGMA user_version").fetchone()[0])
-                if found != SCHEMA_VERSION:
-                    raise StoreVersionError(
-                        f"the run store {self._root} has schema version {found} and is read-only here, so it "
-                        "cannot be upgraded; open it once with write access"
-                    )
-            else:
-                migrate(conn)
-                self.recover()
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise StoreError(f"cannot open the run store {self._root}: {exc}; check {self._files.db}") from None
-        except BaseException:
-            self.close()
-            raise
+        fresh: list[Database] = []
+
+        def make() -> Database:
+            fresh.append(Database(self._root, create))
+            return fresh[0]
+
+        self._db = DATABASES.acquire(self._key, make, stale=lambda db: db.is_stale() or db.closed)
+        self._files = self._db.files
+        if fresh and not self._db.readonly:
+            self._recover_if_possible()
 
     # ------------------------------------------------------------ opening
 
-    def _open(self) -> sqlite3.Connection:
-        if not self._readonly:
-            return connect(self._files.db, readonly=False)
-        try:
-            conn = connect(self._files.db, readonly=True, immutable=self._immutable)
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return conn
-        except sqlite3.OperationalError:
-            if self._immutable:
-                raise
-            self._immutable = True  # a WAL database in a directory we cannot write: read it as a snapshot
-            return connect(self._files.db, readonly=True, immutable=True)
+    @property
+    def _readonly(self) -> bool:
+        return self._db.readonly
+
+    @property
+    def _conns(self) -> dict[int, tuple[threading.Thread, sqlite3.Connection]]:
+        return self._db.conns
 
     def _conn(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(f"the run store {self.label} is closed; open it again")
-        if os.getpid() != self._pid:
-            self._after_fork()
-        key = threading.get_ident()
-        found = self._conns.get(key)
-        if found is not None and found[0] is threading.current_thread():
-            return found[1]
-        conn = self._open()
-        with self._lock:
-            for k, (thread, old) in list(self._conns.items()):
-                if not thread.is_alive() or k == key:
-                    del self._conns[k]
-                    old.close()
-            self._conns[key] = (threading.current_thread(), conn)
-        return conn
+        return self._db.conn()
 
-    def _after_fork(self) -> None:
-        """In a forked child: set the parent's connections aside untouched (using or closing them could
-        corrupt the parent's view of the database) and open new ones on demand."""
-        self._inherited.extend(conn for _, conn in self._conns.values())
-        self._conns = {}
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
+    def _recover_if_possible(self) -> None:
+        """Recover dead engines' runs now if the store can be written; else a later write will."""
+        try:
+            self.recover()
+        except StoreError:
+            pass
 
     def _read_only_message(self) -> str:
         return (
@@ -157,7 +137,10 @@ class SqliteRunStore:
     def _write(self) -> Iterator[Tx]:
         if self._readonly:
             raise StoreError(self._read_only_message())
-        with write(self._conn()) as tx:
+        conn = self._conn()
+        if self._db.is_snapshot(conn):
+            raise StoreError(self._db.full_message())
+        with write(conn) as tx:
             yield tx
 
     # ------------------------------------------------------------ RunReader
@@ -281,13 +264,33 @@ class SqliteRunStore:
             data = self._files.read_result(meta, owner, owner_task)
         return meta, self._files.verify(meta, data, f"task {task_id} of run {run_id}", self.label)
 
+    @_sql_errors
+    def result_available(self, run_id: int, task_id: int) -> bool:
+        """Whether the bytes of a task's result are present at their recorded size, without reading them."""
+        meta_json, owner, owner_task, inline = q.task_row(
+            self._conn(), run_id, task_id, self.label, "result_meta, result_run, result_task, result_inline"
+        )
+        if meta_json is None:
+            return False
+        meta = ResultMeta.from_dict(json.loads(meta_json))
+        if inline:
+            row = (
+                self._conn()
+                .execute("SELECT length(data) FROM result_blobs WHERE run_id = ? AND task_id = ?", (owner, owner_task))
+                .fetchone()
+            )
+            return row is not None and int(row[0]) == meta.bytes
+        try:
+            return self._files.result_path(owner, owner_task, meta.codec).stat().st_size == meta.bytes
+        except OSError:
+            return False
+
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            conns = [c for _, c in self._conns.values()] if os.getpid() == self._pid else []
-            self._conns = {}
-        for conn in conns:
-            conn.close()
+        """Let go of the store; its connections close with the last handle of this process using them."""
+        if self._closed:
+            return
+        self._closed = True
+        DATABASES.release(self._key, self._db)
 
     def __enter__(self) -> SqliteRunStore:
         return self
@@ -304,8 +307,12 @@ class SqliteRunStore:
 
     @_sql_errors
     def create_run(self, run: NewRun) -> RunSummary:
+        self._recover_if_possible()
         with self._write() as tx:
-            return _writes.create_run(tx, run, _now(), self.label)
+            summary = _writes.create_run(tx, run, _now(), self.label)
+        self._files.clear_run_files(summary.run_id)
+        self._db.ensure_reserve()
+        return summary
 
     @_sql_errors
     def update_run(self, run_id: int, update: RunUpdate) -> None:
@@ -369,17 +376,20 @@ class SqliteRunStore:
 
     @_sql_errors
     def recover(self) -> list[int]:
+        """End the active runs of engines that are gone (their running tasks fail with EngineLost) and delete
+        what they left in staging. Writes only when there is something to recover."""
         if self._readonly:
             return []
         started = time.time()
         conn = self._conn()
         owners = [o for (o,) in conn.execute(_ACTIVE_OWNERS)]
+        dead = [owner_is_dead(o) for o in owners]
+        # staging first: on a full disk, a dead engine's staging files are what frees the space to recover
+        self._files.clean_staging(started if all(dead) else started - 86_400)
         recovered: list[int] = []
-        if any(owner_is_dead(o) for o in owners):  # only then take the write lock
+        if any(dead):  # only then take the write lock
             with self._write() as tx:
                 recovered = _writes.recover(tx, owner_is_dead, _now())
-            owners = [o for (o,) in conn.execute(_ACTIVE_OWNERS)]
-        idle = not owners
         for run_id in recovered:
             rows = conn.execute(
                 "SELECT task_id, result_meta FROM tasks WHERE run_id = ? AND result_run = run_id AND result_inline = 0",
@@ -387,7 +397,6 @@ class SqliteRunStore:
             )
             kept = {self._files.result_path(run_id, t, json.loads(meta)["codec"]).name for t, meta in rows}
             self._files.remove_orphans(run_id, kept)
-        self._files.clean_staging(started if idle else started - 86_400)
         return recovered
 
     def _bulk_load(self, runs: Sequence[_writes.BulkRun], *, rebuild: bool = True) -> list[int]:
@@ -404,9 +413,10 @@ def _now() -> int:
     return time.time_ns() // 1000
 
 
-def open_sqlite_store(url: str, token: str | None = None) -> SqliteRunStore:
-    """Open ``sqlite:///absolute/path/to/store-directory`` (the token is ignored: a local store has no auth)."""
+def open_sqlite_store(url: str, token: str | None = None, create: bool = True) -> SqliteRunStore:
+    """Open ``sqlite:///absolute/path/to/store-directory`` (the token is ignored: a local store has no auth).
+    With ``create=False`` a directory that holds no store is an error ("no run store at ...")."""
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
         raise StoreUnavailableError(f"{url!r} is not a SQLite store URL; use sqlite:///absolute/path/to/store")
-    return SqliteRunStore(Path(unquote(parts.path)))
+    return SqliteRunStore(Path(unquote(parts.path)), create=create)

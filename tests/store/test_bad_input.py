@@ -154,7 +154,7 @@ def test_names_are_accepted_or_refused_and_never_become_paths(
     else:
         unchanged(store, lambda: new_run(store, tasks=tasks), InvalidNameError, "task name")
     assert sorted(p.name for p in tmp_path.iterdir()) == outside_before
-    fixed = {"runs.db", "runs.db-wal", "runs.db-shm", "results", "logs", "staging"}
+    fixed = {"runs.db", "runs.db-wal", "runs.db-shm", "results", "logs", "staging", ".space-reserve"}
     for path in store.path.rglob("*"):  # every other name is made of run and task ids
         assert path.name in fixed or path.name.split(".")[0].isdigit(), path
 

@@ -1,86 +1,91 @@
 """The demo's workflows: Daily Sales Report (3 versions), Simple Data Pipeline, Complex Pipeline (2 versions),
-Stock Lake Hourly Compaction and Regime Sweep (a 100-task diamond), with failures injected on demand."""
+Stock Lake Hourly Compaction and Regime Sweep (a 100-task diamond). Their tasks log like batch jobs and fail the
+way real ones do: a service that does not answer in time, a record without a field, a bad row, a full disk."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import time
-from pathlib import Path
+import math
 from typing import Any
 
 from ..engine import Schedule, task, workflow
 from ..engine.decorators import WorkflowFunction
-
-CONTROL_ENV = "DT_DEMO_CONTROL"
-"""Path of a JSON file {"fail": {task name: [exception type, message]}} read by the tasks of the next run."""
-
-
-# ---------------------------------------------------------------- failures on demand
-
-
-def _injected_failure(job_name: str) -> None:
-    path = os.environ.get(CONTROL_ENV)
-    if not path:
-        return
-    try:
-        plan = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return
-    failure = plan.get("fail", {}).get(job_name)
-    if failure:
-        kind, message = failure
-        raise {"ConnectionError": ConnectionError, "OSError": OSError, "ValueError": ValueError}.get(
-            kind, RuntimeError
-        )(message)
-
-
-def _work(seconds: float) -> None:
-    time.sleep(seconds)
-
+from .services import Log, ObjectStore, ScratchDisk, market_data, number_service, run_clock, sales_api, wait
 
 # ---------------------------------------------------------------- Daily Sales Report (3 versions)
 
 
+def parse_order(record: dict[str, Any]) -> dict[str, Any]:
+    """One order of the sales API's answer as a typed row."""
+    return {
+        "order_id": int(record["order_id"]),
+        "store": str(record["store"]),
+        "sku": int(record["sku"]),
+        "amount": float(record["amount"]),
+    }
+
+
 @task(memory="256m")
-def fetch_data(region: str, job_name: str) -> Any:
-    import numpy as np
+def fetch_data(region: str, rundate: str = "") -> Any:
     import pandas as pd
 
-    _injected_failure(job_name)
-    import zlib
-
-    rng = np.random.default_rng(zlib.crc32(region.encode()))
-    print(f"fetching sales for {region} from https://sales.internal/v2/orders")
-    frame = pd.DataFrame(
-        {
-            "store": rng.choice(["north", "south", "east", "west"], 240),
-            "sku": rng.integers(1000, 1100, 240),
-            "amount": rng.gamma(2.0, 40.0, 240).round(2),
-        }
-    )
-    print(f"fetched {len(frame)} orders")
-    _work(0.002)
+    clock = run_clock()
+    log = Log("fetch_data", clock)
+    day = rundate or clock.now().date().isoformat()
+    api = sales_api(clock)
+    log.info(f"requesting orders for {region} on {day} from {api.base_url}/orders (timeout {api.timeout:.0f} s)")
+    t0 = clock.now()
+    records = api.get("/orders", region=region, date=day)
+    size = len(json.dumps(records)) / 1024
+    log.info(f"received {len(records)} records ({size:.1f} KiB) in {(clock.now() - t0).total_seconds():.2f} s")
+    frame = pd.DataFrame([parse_order(r) for r in records])
+    late = int(frame["order_id"].mod(97).eq(0).sum())
+    if late:
+        log.warning(f"{late} orders were booked after the cut-off; they are counted today")
+    by_store = ", ".join(f"{k}={v}" for k, v in frame.groupby("store").size().items())
+    log.info(f"parsed {len(frame)} orders ({by_store}); gross {frame['amount'].sum():,.2f}")
     return frame
 
 
 @task()
 def calculate_total(data: Any) -> float:
-    return float(data["amount"].sum())
+    log = Log("calculate_total")
+    total = float(data["amount"].sum())
+    log.info(f"summed {len(data)} orders: {total:,.2f}")
+    return total
+
+
+def check_amounts(data: Any) -> None:
+    """Sales amounts are positive; a negative one is a refund in the wrong feed, and the total would be wrong."""
+    negative = data.index[data["amount"] < 0]
+    if len(negative):
+        row = negative[0]
+        raise ValueError(
+            f"row {row} (order {data.at[row, 'order_id']}, store {data.at[row, 'store']}): amount "
+            f"{data.at[row, 'amount']:,.2f} is negative; refunds belong in the returns feed"
+        )
 
 
 @task()
 def calculate_total_with_tax(data: Any, tax_rate: float = 0.2) -> float:
+    log = Log("calculate_total")
+    log.info(f"validating {len(data)} orders")
+    check_amounts(data)
     total = float(data["amount"].sum())
-    print(f"net {total:,.2f}, tax rate {tax_rate:.0%}")
+    log.info(f"net {total:,.2f}, tax rate {tax_rate:.0%}, gross {total * (1 + tax_rate):,.2f}")
     return round(total * (1 + tax_rate), 2)
 
 
 @task()
-def publish_report(total: float, region: str) -> dict[str, Any]:
+def publish_report(total: float, region: str, rundate: str = "") -> dict[str, Any]:
+    clock = run_clock()
+    log = Log("publish_report", clock)
+    key = f"s3://reports/daily-sales/{region}/{rundate or clock.now().date().isoformat()}.json"
+    body = json.dumps({"region": region, "total": total})
+    ObjectStore(clock).put(key, len(body))
     print(f"\x1b[1mDaily sales {region}\x1b[0m: \x1b[32m{total:,.2f}\x1b[0m")
-    return {"region": region, "total": total, "published": True}
+    log.info(f"published {key} ({len(body)} bytes)")
+    return {"region": region, "total": total, "published": key}
 
 
 def daily_sales(version: int) -> WorkflowFunction:
@@ -102,21 +107,28 @@ def daily_sales(version: int) -> WorkflowFunction:
 
 @task()
 def get_data() -> dict[str, int]:
+    Log("get_data").info("loaded 3 columns from the feature table")
     return {"a": 1, "b": 2, "c": 3}
 
 
 @task()
-def process_data(data: dict[str, int], job_name: str) -> dict[str, int]:
-    _injected_failure(job_name)
-    print("processing", sorted(data))
-    print("warning: column 'c' has 3% missing values; filled with 0", file=sys.stderr)
-    _work(0.001)
+def process_data(data: dict[str, int], rundate: str = "") -> dict[str, int]:
+    clock = run_clock()
+    log = Log("process_data", clock)
+    log.info(f"processing columns {sorted(data)}")
+    log.warning("column 'c' has 3% missing values; filled with 0")
+    spill = 180 * 2**20
+    path = ScratchDisk(clock).write(f"process_data-{rundate or 'today'}.parquet", spill)
+    log.info(f"spilled {spill / 2**20:.0f} MiB to {path}")
     return {**data, "sum": sum(data.values())}
 
 
 @task()
 def get_number() -> int:
-    return 42
+    clock = run_clock()
+    value = int(number_service(clock).get("/number")["value"])
+    Log("get_number", clock).info(f"number-service answered {value}")
+    return value
 
 
 @task()
@@ -125,10 +137,13 @@ def add(a: int, b: int) -> int:
 
 
 @task()
-def get_number_from_service(low: int, high: int, job_name: str) -> int:
-    _injected_failure(job_name)
-    value = (low * 7 + high * 13) % (high - low + 1) + low
-    print(f"service returned {value} for [{low}, {high}]")
+def get_number_from_service(low: int, high: int) -> int:
+    clock = run_clock()
+    log = Log("get_number_from_service", clock)
+    service = number_service(clock)
+    log.info(f"GET {service.base_url}/random for [{low}, {high}]")
+    value = int(service.get("/random", low=low, high=high)["value"])
+    log.info(f"service returned {value}")
     return value
 
 
@@ -155,11 +170,12 @@ def reduce_list(*numbers: int) -> int:
 
 
 @task()
-def reduce_list_checked(*numbers: int, job_name: str = "reduce_list") -> int:
-    _injected_failure(job_name)
-    print(f"Reducing {len(numbers)} numbers")
-    if any(n < 0 for n in numbers):
-        raise ValueError("negative input")
+def reduce_list_checked(*numbers: int) -> int:
+    log = Log("reduce_list")
+    log.info(f"reducing {len(numbers)} counts")
+    for i, n in enumerate(numbers):
+        if n < 0:
+            raise ValueError(f"input {i} is {n}: counts cannot be negative")
     return sum(numbers)
 
 
@@ -181,27 +197,36 @@ def complex_pipeline(version: int) -> WorkflowFunction:
 
 @task()
 def list_candidate_partitions(prefix: str, datasets: list[str], hours: int) -> list[str]:
-    return [f"{prefix}/{d}/hour={h:02d}" for d in datasets for h in range(hours)]
+    parts = [f"{prefix}/{d}/hour={h:02d}" for d in datasets for h in range(hours)]
+    Log("list_candidate_partitions").info(f"{len(parts)} partitions under {prefix} in the last {hours} hours")
+    return parts
 
 
 @task()
-def compact_partitions(parts: list[str], min_files: int, dry_run: bool, job_name: str) -> list[dict[str, Any]]:
-    _injected_failure(job_name)
+def compact_partitions(parts: list[str], min_files: int, dry_run: bool) -> list[dict[str, Any]]:
+    clock = run_clock()
+    log = Log("compact_partitions", clock)
+    lake = ObjectStore(clock)
     results = []
     for i, part in enumerate(parts):
         files = 3 + (len(part) * 7 + i) % 20
         if files < min_files:
             print(f"\x1b[2mskip {part}: {files} files\x1b[0m")
             continue
-        print(f"\x1b[36mcompact\x1b[0m {part}: {files} files -> 1 (\x1b[32m{files * 11} MB\x1b[0m)")
+        size = files * 11 * 2**20
+        t0 = clock.now()
+        if not dry_run:
+            lake.put(f"{part}/part-0000.parquet", size)
+        seconds = (clock.now() - t0).total_seconds()
+        print(f"\x1b[36mcompact\x1b[0m {part}: {files} files -> 1 (\x1b[32m{files * 11} MB\x1b[0m in {seconds:.1f} s)")
         results.append({"partition": part, "files": files})
-    _work(0.003)
+    log.info(f"compacted {len(results)} of {len(parts)} partitions")
     return results
 
 
 @task()
 def summarize(results: list[dict[str, Any]]) -> dict[str, int]:
-    print(f"compacted {len(results)} partitions")
+    Log("summary").info(f"compacted {len(results)} partitions, {sum(r['files'] for r in results)} files")
     return {"partitions": len(results), "files": sum(r["files"] for r in results)}
 
 
@@ -216,36 +241,43 @@ def stock_lake_compaction() -> None:
 
 
 @task(memory="150m", cpu=0.1)
-def simulate_regime(seed: int) -> dict[str, int]:
-    return {"seed": seed, "value": seed * 7 + 3}
+def simulate_regime(seed: int) -> dict[str, float]:
+    clock = run_clock()
+    params = market_data(clock).get("/regimes", seed=seed)
+    Log(f"regime_{seed}", clock).info(f"mean {params['mean']:.3f}, variance {params['variance']:.5f}")
+    return {"seed": seed, "value": seed * 7 + 3, "variance": params["variance"]}
 
 
 @task(memory="150m", cpu=0.1)
-def transform(data: dict[str, int], factor: int, job_name: str) -> dict[str, int]:
-    _injected_failure(job_name)
-    return {k: v * factor for k, v in data.items()}
+def transform(data: dict[str, float], factor: int) -> dict[str, float]:
+    volatility = math.sqrt(data["variance"])
+    return {**data, "value": data["value"] * factor, "volatility": volatility}
 
 
 @task(memory="150m", cpu=0.1)
-def passthrough(data: dict[str, int]) -> dict[str, int]:
+def passthrough(data: dict[str, float]) -> dict[str, float]:
     return data
 
 
 @task(memory="1g")
-def aggregate(*values: dict[str, int]) -> dict[str, int]:
+def aggregate(*values: dict[str, float]) -> dict[str, float]:
+    clock = run_clock()
     colours = ["31", "32", "33", "34", "35", "36"]
     n = 3000
     for i in range(n):
         level = ("INFO", "32") if i % 50 else ("WARN", "33")
+        stamp = clock.now().strftime("%H:%M:%S.%f")[:-3]
         print(
-            f"\x1b[2m{i:05d}\x1b[0m \x1b[{level[1]}m{level[0]}\x1b[0m cell \x1b[{colours[i % 6]}m{i % 97:02d}\x1b[0m ok"
+            f"\x1b[2m{stamp} {i:05d}\x1b[0m \x1b[{level[1]}m{level[0]}\x1b[0m cell "
+            f"\x1b[{colours[i % 6]}m{i % 97:02d}\x1b[0m ok"
         )
         if i % 300 == 0:
             done = i * 40 // n
             print(f"\r[{'#' * done}{'.' * (40 - done)}] {i * 100 // n:3d}%", end="", flush=True)
             print()
+            wait(clock, 0.5)
     print(f"\r[{'#' * 40}] 100%")
-    return {"total": sum(sum(v.values()) for v in values), "cells": len(values)}
+    return {"total": sum(v["value"] for v in values), "cells": len(values)}
 
 
 @workflow(name="Regime Sweep")

@@ -18,7 +18,8 @@ Design (only the loop thread mutates run state; executors only run jobs and repo
    results written to files, the bytes read back from the store; the worker decodes them.
 5. The run ends ``completed`` when every task it was meant to run completed, else ``failed`` (error_message =
    first failure). KeyboardInterrupt stops it: running tasks are killed and end ``stopped``, tasks not started
-   end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised.
+   end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised. SIGTERM does the same (when
+   the program has no SIGTERM handler of its own and the loop runs in the main thread), then exits with 143.
 
 Every recorded time comes from the injected clock (``clock.now()``), so histories can be recorded backdated.
 """
@@ -27,8 +28,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from datetime import datetime
@@ -115,6 +118,7 @@ class RunLoop:
     # ------------------------------------------------------------ lifecycle
 
     def run(self) -> RunState:
+        previous = _catch_sigterm()
         try:
             self._begin()
             while self.active or self.ready:
@@ -138,20 +142,23 @@ class RunLoop:
                 if not events or time.monotonic() - self.last_flush >= _FLUSH_EVERY or len(self.batch) >= 512:
                     self._flush()
             return self._finish()
-        except KeyboardInterrupt:
-            self._stop("stopped by KeyboardInterrupt (Ctrl+C)")
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, _Terminated)
+            self._stop("stopped by SIGTERM" if terminated else "stopped by KeyboardInterrupt (Ctrl+C)")
             counts: dict[str, int] = defaultdict(int)
             for state in self.state.values():
                 counts[state.value] += 1
             summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-            print(
-                f"run {self.run_id} of {self.bp.workflow!r} stopped by KeyboardInterrupt ({summary})", file=sys.stderr
-            )
+            cause = "SIGTERM" if terminated else "KeyboardInterrupt"
+            print(f"run {self.run_id} of {self.bp.workflow!r} stopped by {cause} ({summary})", file=sys.stderr)
+            if terminated:  # the process was asked to end: it does, with the shell's status for SIGTERM
+                raise SystemExit(128 + signal.SIGTERM) from None
             raise
         except BaseException as exc:
             self._stop(f"engine error: {type(exc).__name__}: {exc}", RunState.FAILED)
             raise
         finally:
+            _restore_sigterm(previous)
             if self.temp_dir is not None:
                 shutil.rmtree(self.temp_dir, ignore_errors=True)
 
@@ -369,3 +376,31 @@ class RunLoop:
         if data:
             self.store.append_log(self.run_id, tid, stream, data)
             self.temp_logs[(tid, stream)] = (path, offset + len(data))
+
+
+# ---------------------------------------------------------------- SIGTERM ends a run like Ctrl+C
+
+
+class _Terminated(KeyboardInterrupt):
+    """Raised in the loop thread by SIGTERM: the run stops as on Ctrl+C, then the process exits."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+def _catch_sigterm() -> Any:
+    """Handle SIGTERM in the main thread while a run goes on, unless the program handles it itself."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return None
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None and signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, previous)

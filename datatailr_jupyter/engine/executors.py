@@ -21,7 +21,35 @@ from typing import Protocol, runtime_checkable
 from .capture import install_thread_router, uninstall_thread_router
 from .workers import HOST, Job, Outcome, execute
 
-__all__ = ["EXECUTORS", "Event", "Executor", "InlineExecutor", "Started", "ThreadExecutor", "make_executor"]
+__all__ = [
+    "EXECUTORS",
+    "MAX_WORKERS",
+    "Event",
+    "Executor",
+    "InlineExecutor",
+    "Started",
+    "ThreadExecutor",
+    "check_max_workers",
+    "make_executor",
+]
+
+MAX_WORKERS = 1024
+"""The most workers an executor may be asked for."""
+
+
+def check_max_workers(max_workers: object) -> int | None:
+    """``max_workers`` if it is None (the executor's default: one per CPU) or a whole number from 1 to
+    :data:`MAX_WORKERS`; anything else raises InvalidArgumentError."""
+    from ..errors import InvalidArgumentError
+
+    if max_workers is None:
+        return None
+    if isinstance(max_workers, bool) or not isinstance(max_workers, int) or not 1 <= max_workers <= MAX_WORKERS:
+        raise InvalidArgumentError(
+            f"max_workers must be a whole number from 1 to {MAX_WORKERS}, or None for the default (one per CPU); "
+            f"got {max_workers!r}"
+        )
+    return max_workers
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,7 @@ class InlineExecutor:
     in_process = True
 
     def __init__(self, max_workers: int | None = None) -> None:
+        check_max_workers(max_workers)
         self.max_workers = 1
         self.queue: deque[Job] = deque()
         self.current: int | None = None
@@ -100,7 +129,7 @@ class ThreadExecutor:
     in_process = True
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self.max_workers = max_workers or max(4, os.cpu_count() or 1)
+        self.max_workers = check_max_workers(max_workers) or max(4, os.cpu_count() or 1)
         self.jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.running: set[int] = set()
@@ -186,6 +215,7 @@ def make_executor(kind: str | Executor, max_workers: int | None = None) -> tuple
     """An executor for ``kind`` ("process", "thread", "inline" or an Executor) and what to call when done with it."""
     from ..errors import InvalidArgumentError
 
+    check_max_workers(max_workers)
     if not isinstance(kind, str):
         if isinstance(kind, Executor):
             return kind, _keep

@@ -6,6 +6,12 @@ The engine sends a worker one job at a time over a pipe: the task's pickled func
 (cached there under a digest of its bytes) and the job itself is plain-pickled. A worker that dies -- SIGKILL,
 segfault, ``os._exit`` -- closes its pipe; the engine reports its task failed with the signal or exit code and
 starts a replacement, while the other workers carry on. A worker exits by itself when the engine process dies.
+
+Processes a task starts do not outlive it: after each task the worker ends every process it left behind (its
+descendants, found through /proc; the worker is their subreaper on Linux, so orphans of a shell pipeline or a
+double fork stay findable). When the engine kills a worker (stop, Ctrl+C) it ends the worker's process group and
+descendants with it. A worker's stderr spool is unlinked as soon as both sides hold it open, so no crash leaves
+it behind.
 """
 
 from __future__ import annotations
@@ -24,17 +30,18 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import cloudpickle
 
 from ..models import TaskError
-from .capture import process_spool, salvage_spool
-from .executors import Event, Started
+from .capture import process_spool
+from .executors import Event, Started, check_max_workers
 from .workers import HOST, Job, Outcome, execute, system_line
 
-__all__ = ["ProcessExecutor", "shared_process_executor", "worker_main"]
+__all__ = ["ProcessExecutor", "descendants", "end_processes", "shared_process_executor", "worker_main"]
 
 _BOOT = "from datatailr_jupyter.engine.procpool import worker_main; worker_main()"
 
@@ -47,6 +54,9 @@ class _Worker:
         paths = [p or os.getcwd() for p in sys.path]
         env["PYTHONPATH"] = os.pathsep.join(paths)
         self.spool = os.path.join(tempfile.gettempdir(), f"dt-stderr-{uuid.uuid4().hex}")
+        # The engine's own descriptor on the spool: the worker unlinks the path once it has opened it, and what a
+        # dead worker's spool holds (a crash report) is read through this descriptor.
+        self.spool_fd = os.open(self.spool, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w), self.spool],
             pass_fds=(to_child_r, from_child_w),
@@ -60,20 +70,39 @@ class _Worker:
         self.recv = Connection(from_child_r, writable=False)
         self.functions: set[str] = set()
         self.job: Job | None = None
+        self.started: datetime | None = None  # when the current job started
         self.send.send_bytes(pickle.dumps(("init", paths, os.getcwd())))
 
     def kill(self) -> None:
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
+        """End the worker with its process group and every process it started; keep its crash report."""
+        end_processes(self.proc.pid, group=True)
         self.proc.wait()
         self.send.close()
         self.recv.close()
         if self.job is not None:  # died or killed mid-task: keep what its stderr spool holds (a crash report)
-            salvage_spool(self.spool, self.job.stderr)
-        else:
-            salvage_spool(self.spool, os.devnull)
+            _salvage(self.spool_fd, self.job.stderr)
+        os.close(self.spool_fd)
+        try:
+            os.unlink(self.spool)  # the worker died before it could
+        except OSError:
+            pass
+
+
+def _salvage(fd: int, target: str) -> None:
+    """Copy what a dead worker's spool holds beyond what already reached ``target``."""
+    try:
+        size = os.fstat(fd).st_size
+        done = os.path.getsize(target) if os.path.exists(target) else 0
+        if size > done:
+            with open(target, "ab") as out:
+                while done < size:
+                    chunk = os.pread(fd, min(1 << 20, size - done), done)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    done += len(chunk)
+    except OSError:
+        pass
 
 
 def _death_reason(returncode: int | None) -> str:
@@ -95,7 +124,7 @@ class ProcessExecutor:
     in_process = False
 
     def __init__(self, max_workers: int | None = None) -> None:
-        self.max_workers = max_workers or os.cpu_count() or 1
+        self.max_workers = check_max_workers(max_workers) or os.cpu_count() or 1
         self.workers: list[_Worker] = []
         self.queue: deque[Job] = deque()
         self.events: list[Event] = []
@@ -138,7 +167,8 @@ class ProcessExecutor:
                 self.queue.appendleft(job)
                 continue
             worker.functions.add(key)
-            self.events.append(Started(job.task_id, job.clock.now(), HOST, worker.proc.pid))
+            worker.started = job.clock.now()
+            self.events.append(Started(job.task_id, worker.started, HOST, worker.proc.pid))
 
     def _died(self, worker: _Worker) -> None:
         job = worker.job
@@ -148,6 +178,7 @@ class ProcessExecutor:
             return
         reason = _death_reason(worker.proc.returncode)
         now = job.clock.now()
+        started = worker.started or now
         try:
             with open(job.stdout, "ab") as fh:
                 fh.write(system_line(job.clock, f"end {job.name!r}: failed: {reason}"))
@@ -157,7 +188,7 @@ class ProcessExecutor:
             Outcome(
                 task_id=job.task_id,
                 ok=False,
-                start_time=now,
+                start_time=started,
                 end_time=now,
                 pid=worker.proc.pid,
                 error=TaskError(type="WorkerDied", message=reason),
@@ -222,7 +253,7 @@ _SHARED_LOCK = threading.Lock()
 def shared_process_executor(max_workers: int | None) -> tuple[ProcessExecutor, Callable[[], None]]:
     """The process pool kept warm between runs in this process (or a private one while it is busy), and the
     function that gives it back when the run is done."""
-    n = max_workers or os.cpu_count() or 1
+    n = check_max_workers(max_workers) or os.cpu_count() or 1
     with _SHARED_LOCK:
         pool = _SHARED.get(n)
         if pool is None or pool.closed:
@@ -241,6 +272,147 @@ def _close_shared() -> None:
         pool.close()
 
 
+# ---------------------------------------------------------------- process trees
+
+
+def _proc_children(pid: int) -> list[int] | None:
+    """Direct children of ``pid`` from /proc/PID/task/*/children (Linux), or None where that file is missing."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return [] if os.path.isdir("/proc/self/task") else None
+    except OSError:
+        return None
+    out: list[int] = []
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                out.extend(int(x) for x in fh.read().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread ended meanwhile
+            return None  # a kernel without CONFIG_PROC_CHILDREN
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _process_table() -> list[tuple[int, int, int]]:
+    """(pid, ppid, pgid) of every process: from /proc/*/stat, else from ``ps``."""
+    rows: list[tuple[int, int, int]] = []
+    if os.path.isdir("/proc/self"):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                rows.append((int(name), int(fields[1]), int(fields[2])))
+            except (OSError, IndexError, ValueError):
+                continue
+        return rows
+    try:
+        ps = subprocess.Popen(["ps", "-A", "-o", "pid=,ppid=,pgid="], stdout=subprocess.PIPE, text=True)
+        text, _ = ps.communicate(timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return rows
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and int(parts[0]) != ps.pid:
+            rows.append((int(parts[0]), int(parts[1]), int(parts[2])))
+    return rows
+
+
+def descendants(root: int, group: bool = False) -> set[int]:
+    """Every live descendant of process ``root`` (and, with ``group``, every member of its process group), not
+    ``root`` itself."""
+    found: set[int] = set()
+    stack = [root]
+    table: list[tuple[int, int, int]] | None = None
+    while stack:
+        pid = stack.pop()
+        children = _proc_children(pid)
+        if children is None:
+            table = _process_table()
+            break
+        for child in children:
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    if table is not None:
+        kids: dict[int, list[int]] = {}
+        for pid, ppid, pgid in table:
+            kids.setdefault(ppid, []).append(pid)
+            if group and pgid == root:
+                found.add(pid)
+        stack = [root, *found]
+        while stack:
+            for child in kids.get(stack.pop(), ()):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+    found.discard(root)
+    return found
+
+
+def end_processes(root: int, group: bool = False) -> None:
+    """SIGKILL process ``root``'s process group (when ``group``: ``root`` leads it) and all its descendants."""
+    strays = descendants(root)
+    if group:
+        try:
+            os.killpg(root, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in strays:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _end_strays() -> None:
+    """In a worker: end every process the finished task left behind (children, grandchildren, pipelines)."""
+    me = os.getpid()
+    for _ in range(100):
+        strays = descendants(me, group=True)
+        strays.difference_update(_reap())
+        if not strays:
+            return
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _reap()
+        time.sleep(0.005)
+
+
+def _reap() -> set[int]:
+    """Collect exited children (the worker is their parent or subreaper) so none stays a zombie."""
+    reaped: set[int] = set()
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except (ChildProcessError, OSError):
+            return reaped
+        if pid == 0:
+            return reaped
+        reaped.add(pid)
+
+
+def _become_subreaper() -> None:
+    """Linux: orphans of the worker's descendants are re-parented to the worker (not to init), so they stay in
+    its tree and can be ended after the task."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 # ---------------------------------------------------------------- inside a worker process
 
 
@@ -249,6 +421,7 @@ def _watch_parent(parent: int) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
+                _end_strays()
                 os._exit(70)
 
     threading.Thread(target=watch, name="dt-watch-parent", daemon=True).start()
@@ -259,6 +432,11 @@ def worker_main() -> None:
     inbox = Connection(int(sys.argv[1]), writable=False)
     outbox = Connection(int(sys.argv[2]), readable=False)
     process_spool(sys.argv[3])
+    try:
+        os.unlink(sys.argv[3])  # both sides hold it open now: no crash can leave it behind
+    except OSError:
+        pass
+    _become_subreaper()
     faulthandler.enable()  # a segfault's traceback lands in the task's stderr log (via the spool)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # a running task's log can be tailed
@@ -286,6 +464,7 @@ def worker_main() -> None:
             outcome = execute(job, functions[key], "fd")
         except Exception as exc:
             outcome = _load_failure(task_id, exc, stderr)
+        _end_strays()
         outbox.send_bytes(pickle.dumps(outcome, protocol=5))
 
 

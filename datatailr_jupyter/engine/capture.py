@@ -8,6 +8,12 @@ is created only for tasks that write to stderr (creating a file is the most expe
 and can still be read while the task runs. If a worker process dies, the engine copies what its spool holds
 (e.g. a segfault's traceback). In threads, ``sys.stdout`` / ``sys.stderr`` are routed per thread (Python-level
 output only) and the stderr log is opened on first write.
+
+Logs are capped at ``max_log_bytes()`` (DT_RUNS_MAX_LOG_BYTES, default 1 GiB) so a chatty task cannot fill the
+disk: a capped log keeps its first half and its latest bytes, with one line between them saying how many bytes
+were left out (:class:`CappedLog`). Standard output goes straight to its file until it reaches half the cap; then
+a watcher points the task's descriptor at a pipe whose reader writes through a CappedLog. The engine's own
+lines are best effort: a full disk fails the task's writes, never the worker.
 """
 
 from __future__ import annotations
@@ -24,9 +30,122 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-__all__ = ["Capture", "StderrSpool", "install_thread_router", "salvage_spool", "uninstall_thread_router"]
+__all__ = [
+    "DEFAULT_MAX_LOG_BYTES",
+    "MAX_LOG_BYTES_ENV",
+    "Capture",
+    "CappedLog",
+    "StderrSpool",
+    "install_thread_router",
+    "max_log_bytes",
+    "salvage_spool",
+    "uninstall_thread_router",
+]
 
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+_SYSTEM_PREFIX = "\u27e6dt\u27e7 "  # workers.SYSTEM_LINE_PREFIX ("⟦dt⟧ ")
+
+MAX_LOG_BYTES_ENV = "DT_RUNS_MAX_LOG_BYTES"
+DEFAULT_MAX_LOG_BYTES = 1 << 30
+MIN_LOG_BYTES = 4096
+_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+
+
+def max_log_bytes(value: str | None = None) -> int:
+    """The cap on each task log: ``value`` or $DT_RUNS_MAX_LOG_BYTES (bytes, or with a K/M/G suffix), else 1 GiB.
+    An unreadable value falls back to the default (a task must not fail over a log setting)."""
+    raw = (os.environ.get(MAX_LOG_BYTES_ENV, "") if value is None else value).strip().lower().replace("_", "")
+    number = raw.rstrip("kmgb")
+    try:
+        cap = int(number) * _UNITS[raw[len(number) :]]
+    except (ValueError, KeyError):
+        return DEFAULT_MAX_LOG_BYTES
+    return max(MIN_LOG_BYTES, cap)
+
+
+class CappedLog:
+    """One writer's log file, capped: the first ``cap // 2`` bytes stay; past them the file keeps only the latest
+    bytes (between ``cap // 4`` and ``cap // 2`` of them, starting on a line), after a marker line saying how many
+    bytes were omitted. The file never grows beyond about ``cap``. A file that already holds more than the head
+    when this object takes it over (stdout before the watcher noticed) is cut back the same way at once."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd = fd  # read-write, not O_APPEND: this object writes at its own offsets
+        self.cap = cap
+        self.head = cap // 2
+        self.keep = max(1, cap // 4)
+        self.size = os.fstat(fd).st_size
+        self.ends_line = self.size == 0 or os.pread(fd, 1, self.size - 1) == b"\n"
+        self.tail_at: int | None = None  # where the kept tail starts, once past the head
+        self.head_end = 0
+        self.lead = b""  # a newline before the marker when the head ends inside a line
+        self.omitted = 0
+        self.lock = threading.Lock()
+        if self.size > self.head:  # the file already passed the head: what lies beyond it is tail
+            window = max(0, self.head - (1 << 16))
+            newline = os.pread(fd, self.head - window, window).rfind(b"\n")
+            self.tail_at = self.head_end = window + newline + 1 if newline >= 0 else self.head
+            self.lead = b"" if newline >= 0 else b"\n"
+            if self.size - self.tail_at > 2 * self.keep:
+                self._compact()
+
+    def write(self, data: bytes) -> None:
+        with self.lock:
+            if self.tail_at is None:
+                room = self.head - self.size
+                if room >= len(data):
+                    self._append(data)
+                    return
+                if room > 0:  # end the head on a line: the last whole line that fits, or a cut line's first part
+                    cut = data.rfind(b"\n", 0, room) + 1 or (0 if self.ends_line else room)
+                    self._append(data[:cut])
+                    data = data[cut:]
+                self.tail_at = self.head_end = self.size
+                self.lead = b"" if self.ends_line else b"\n"
+            self._append(data)
+            if self.size - self.tail_at > 2 * self.keep:
+                self._compact()
+
+    def _append(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self.fd, view, self.size)
+            self.size += written
+            view = view[written:]
+        if data:
+            self.ends_line = data.endswith(b"\n")
+
+    def marker(self) -> bytes:
+        return (
+            f"{_SYSTEM_PREFIX}\u2026 {self.omitted:,} bytes omitted \u2026 (this log keeps its first and last bytes; "
+            f"the cap is {self.cap:,} bytes, set by {MAX_LOG_BYTES_ENV})\n"
+        ).encode()
+
+    def _compact(self) -> None:
+        """Keep the latest ``keep`` bytes (from a line start when one is near), after the head and the marker."""
+        assert self.tail_at is not None
+        start = self.size - self.keep
+        probe = os.pread(self.fd, min(1 << 16, self.keep), start)
+        newline = probe.find(b"\n")
+        if 0 <= newline < len(probe) - 1:
+            start += newline + 1
+        self.omitted += start - self.tail_at
+        marker = self.lead + self.marker()
+        dst = self.head_end + len(marker)
+        pos = start
+        while pos < self.size:  # dst < pos: a forward copy never overwrites bytes not read yet
+            chunk = os.pread(self.fd, min(1 << 20, self.size - pos), pos)
+            os.pwrite(self.fd, chunk, dst)
+            pos += len(chunk)
+            dst += len(chunk)
+        os.pwrite(self.fd, marker, self.head_end)
+        os.ftruncate(self.fd, dst)
+        self.size = dst
+        self.tail_at = self.head_end + len(marker)
+
+    def close(self) -> None:
+        with self.lock:
+            os.close(self.fd)
 
 
 def _open_text(fd: int) -> TextIO:
@@ -42,14 +161,15 @@ class StderrSpool:
         self.lock = threading.Lock()
         self.target: str | None = None
         self.copied = 0
-        self.real: int | None = None
+        self.real: CappedLog | None = None
+        self.cap = DEFAULT_MAX_LOG_BYTES
         atexit.register(_unlink_if_owner, self.path, os.getpid())
         threading.Thread(target=self._watch, name="dt-stderr-spool", daemon=True).start()
 
-    def begin(self, target: str) -> None:
+    def begin(self, target: str, cap: int = DEFAULT_MAX_LOG_BYTES) -> None:
         with self.lock:
             os.ftruncate(self.fd, 0)
-            self.target, self.copied, self.real = target, 0, None
+            self.target, self.copied, self.real, self.cap = target, 0, None, cap
 
     def write(self, text: str) -> None:
         os.write(self.fd, text.encode("utf-8", "replace"))
@@ -61,17 +181,20 @@ class StderrSpool:
             size = os.fstat(self.fd).st_size
             if size <= self.copied:
                 return
-            data = os.pread(self.fd, size - self.copied, self.copied)
+            data = os.pread(self.fd, min(size - self.copied, 1 << 24), self.copied)
             if self.real is None:
-                self.real = os.open(self.target, _APPEND, 0o644)
-            os.write(self.real, data)
-            self.copied += len(data)
+                self.real = CappedLog(os.open(self.target, os.O_RDWR | os.O_CREAT, 0o644), self.cap)
+            self.copied += len(data)  # counted before the write: on a full disk the bytes are dropped, not retried
+            self.real.write(data)
 
     def end(self) -> None:
-        self.pump()
+        try:
+            self.pump()
+        except OSError:
+            pass  # a full disk: the task's error says so
         with self.lock:
             if self.real is not None:
-                os.close(self.real)
+                self.real.close()
             self.target, self.real = None, None
 
     def _watch(self) -> None:
@@ -123,29 +246,85 @@ def process_spool(path: str | None = None) -> StderrSpool:
 
 
 class _LazyText(io.TextIOBase):
-    """A text stream that creates its file on the first write."""
+    """A text stream into a capped log file that is created on the first write."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, cap: int) -> None:
         self.path = path
-        self.stream: TextIO | None = None
-        self.fd: int | None = None
+        self.cap = cap
+        self.log: CappedLog | None = None
 
     def write(self, text: str) -> int:
-        if self.stream is None:
-            self.fd = os.open(self.path, _APPEND, 0o644)
-            self.stream = _open_text(self.fd)
-        return self.stream.write(text)
+        if self.log is None:
+            self.log = CappedLog(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), self.cap)
+        self.log.write(text.encode("utf-8", "replace"))
+        return len(text)
 
     def flush(self) -> None:
-        if self.stream is not None:
-            self.stream.flush()
+        pass
 
     def close(self) -> None:
-        self.flush()
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
         super().close()
+
+
+class _Pump:
+    """Copies what a task writes into a pipe to its capped log, in a thread, until every writer has closed it."""
+
+    def __init__(self, read_fd: int, log: CappedLog) -> None:
+        self.read_fd = read_fd
+        self.log = log
+        self.thread = threading.Thread(target=self._run, name="dt-log-cap", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while data := os.read(self.read_fd, 1 << 16):
+                try:
+                    self.log.write(data)
+                except OSError:
+                    pass  # a full disk: the bytes are lost, the task goes on
+        finally:
+            os.close(self.read_fd)
+            self.log.close()
+
+    def finish(self, timeout: float) -> None:
+        self.thread.join(timeout)  # a child process of the task may still hold the pipe: then it goes on alone
+
+
+class _Watcher:
+    """Checks the size of each open capture's stdout log every 0.05 s and caps those that pass half the cap."""
+
+    def __init__(self) -> None:
+        self.captures: set[Capture] = set()
+        self.lock = threading.Lock()
+        self.pid = 0
+
+    def add(self, capture: Capture) -> None:
+        with self.lock:
+            self.captures.add(capture)
+            if self.pid != os.getpid():  # first use in this process (threads do not survive a fork)
+                self.pid = os.getpid()
+                threading.Thread(target=self._watch, name="dt-log-watch", daemon=True).start()
+
+    def discard(self, capture: Capture) -> None:
+        with self.lock:
+            self.captures.discard(capture)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.05)
+            with self.lock:
+                captures = list(self.captures)
+            for capture in captures:
+                try:
+                    capture.check_size()
+                except OSError:
+                    pass
+
+
+_WATCHER = _Watcher()
 
 
 class Capture:
@@ -153,28 +332,56 @@ class Capture:
 
     def __init__(self, stdout: str, stderr: str, mode: str) -> None:
         self.mode = mode
+        self.cap = max_log_bytes()
+        self.stdout_path = stdout
         self.out_fd = os.open(stdout, _APPEND, 0o644)
         self.out: TextIO | None = None
         self.err: TextIO | None = None
         self.lazy_err: _LazyText | None = None
         self.spool: StderrSpool | None = None
+        self.lock = threading.Lock()  # held to change where descriptors point
+        self.redirected = False  # descriptor 1 is this task's (fd modes)
+        self.closed = False
+        self.pump: _Pump | None = None
         if mode == "thread":
-            self.lazy_err = _LazyText(stderr)
+            self.lazy_err = _LazyText(stderr, self.cap)
         else:
             self.spool = process_spool()
-            self.spool.begin(stderr)
+            self.spool.begin(stderr, self.cap)
+        _WATCHER.add(self)
+
+    def check_size(self) -> None:
+        """Past half the cap, send stdout through a pipe into a CappedLog (called by the watcher thread)."""
+        if self.pump is not None or self.closed or os.fstat(self.out_fd).st_size <= self.cap // 2:
+            return
+        with self.lock:
+            if self.pump is not None or self.closed:
+                return
+            log = CappedLog(os.open(self.stdout_path, os.O_RDWR), self.cap)
+            read_fd, write_fd = os.pipe()
+            self.pump = _Pump(read_fd, log)
+            os.dup2(write_fd, self.out_fd)  # what write_stdout and the text streams over out_fd write to
+            if self.redirected:
+                os.dup2(write_fd, 1)
+            os.close(write_fd)
 
     def write_stdout(self, data: bytes) -> None:
+        """An engine line: best effort (a full disk fails the task's own writes, not the engine's)."""
         self.flush()
-        os.write(self.out_fd, data)
+        try:
+            os.write(self.out_fd, data)
+        except OSError:
+            pass
 
     def write_stderr(self, text: str) -> None:
         self.flush()
-        if self.spool is not None:
-            self.spool.write(text)
-        elif self.lazy_err is not None:
-            self.lazy_err.write(text)
-            self.lazy_err.flush()
+        try:
+            if self.spool is not None:
+                self.spool.write(text)
+            elif self.lazy_err is not None:
+                self.lazy_err.write(text)
+        except OSError:
+            pass
 
     def flush(self) -> None:
         for stream in (sys.stdout, sys.stderr, self.out, self.err, self.lazy_err):
@@ -200,7 +407,9 @@ class Capture:
         self.flush()
         saved = os.dup(1), os.dup(2)
         old_streams = sys.stdout, sys.stderr
-        os.dup2(self.out_fd, 1)
+        with self.lock:
+            os.dup2(self.out_fd, 1)
+            self.redirected = True
         os.dup2(self.spool.fd, 2)
         if self.mode == "fd+sys":
             self.out, self.err = _open_text(self.out_fd), _open_text(self.spool.fd)
@@ -210,14 +419,21 @@ class Capture:
         finally:
             self.flush()
             sys.stdout, sys.stderr = old_streams
-            os.dup2(saved[0], 1)
+            with self.lock:
+                self.redirected = False
+                os.dup2(saved[0], 1)
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
 
     def close(self) -> None:
         self.flush()
-        os.close(self.out_fd)
+        _WATCHER.discard(self)
+        with self.lock:
+            self.closed = True
+            os.close(self.out_fd)  # with it, the pipe's last writer in this process when stdout was capped
+        if self.pump is not None:
+            self.pump.finish(timeout=10.0)
         if self.spool is not None:
             self.spool.end()
         if self.lazy_err is not None:

@@ -160,7 +160,7 @@ class Database:
                 return
         except OSError:
             pass
-        if self.files.disk_full(16 * RESERVE_BYTES):
+        if self.files.disk_full(4 * RESERVE_BYTES):
             return  # do not take the last space of a nearly full disk
         part = self.reserve.with_name(f"{self.reserve.name}.{os.getpid()}.part")
         try:

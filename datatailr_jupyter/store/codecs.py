@@ -28,6 +28,7 @@ __all__ = [
     "encode",
     "encode_to_file",
     "python_type",
+    "write_staging_file",
 ]
 
 PREVIEW_MAX = 2000
@@ -304,8 +305,30 @@ def encode(value: object) -> EncodedResult:
 
 def encode_to_file(value: object, directory: str | os.PathLike[str]) -> EncodedResult:
     """Like encode(), but into a new fsynced file in ``directory`` (a store's staging_dir()); large tables
-    are written straight to the file."""
+    are written straight to the file. If anything fails (a full disk), the partial file is removed."""
     path = Path(directory) / f"{uuid.uuid4().hex}.part"
+    try:
+        return _encode_into(value, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def write_staging_file(data: bytes | memoryview, directory: str | os.PathLike[str]) -> str:
+    """Write encoded bytes to a new fsynced file in ``directory``; the partial file is removed on failure."""
+    path = Path(directory) / f"{uuid.uuid4().hex}.part"
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return str(path)
+
+
+def _encode_into(value: object, path: Path) -> EncodedResult:
     kind = _table_kind(value)
     codec: str | None = None
     if kind is not None:
@@ -314,6 +337,8 @@ def encode_to_file(value: object, directory: str | os.PathLike[str]) -> EncodedR
             with open(path, "wb") as fh:
                 _write_parquet(table, fh)
             codec = "parquet"
+        except OSError:
+            raise  # the disk, not the value: encoding it another way would not help
         except Exception:
             codec = None
     if codec is None:

@@ -5,6 +5,8 @@ and everything downstream of it, and reuses the other results by reference. ``fu
 tasks; ``from_task`` re-executes that task and its downstream (plus any upstream task without a usable result),
 reuses what it can and skips the rest. ``version=N`` runs version N's code and graph; tasks are matched to the
 original run's by name, and a task is reused only if its code, arguments and upstream names are unchanged.
+A completed task whose result bytes are missing from the store (a deleted file) is never reused: the plan
+re-executes it and says why.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DatatailrJupyterError, NotFoundError, TaskNotFoundError, VersionNotFoundError, known
+from ..errors import (
+    DatatailrJupyterError,
+    NotFoundError,
+    ResultDecodeError,
+    TaskNotFoundError,
+    VersionNotFoundError,
+    known,
+)
 from ..models import RunDetail, RunState, TaskRun, Trigger, Version
 from ..store.protocols import RunStore
 from .clock import Clock, system_clock
@@ -96,6 +105,18 @@ def _reusable(t: TaskRun | None) -> bool:
     return t is not None and t.state is RunState.COMPLETED and (t.result is not None or t.reused_from_run is not None)
 
 
+def _bytes_present(store: RunStore, run_id: int, task_id: int) -> bool:
+    """Whether the bytes of a recorded result are still in the store (a deleted file cannot be reused)."""
+    check = getattr(store, "result_available", None)
+    if check is not None:
+        return bool(check(run_id, task_id))
+    try:
+        store.read_result(run_id, task_id)
+    except ResultDecodeError:
+        return False
+    return True
+
+
 def _plan(
     store: RunStore, detail: RunDetail, version: int | None, full: bool, from_task: int | str | None
 ) -> RerunPlan:
@@ -129,6 +150,9 @@ def _plan(
             why_not[t["id"]] = f"no task {t['name']!r} in run {run.run_id}"
         elif not _reusable(counterpart):
             why_not[t["id"]] = f"{counterpart.state.value} in run {run.run_id}"
+        elif not _bytes_present(store, run.run_id, counterpart.id):
+            source = counterpart.reused_from_run or run.run_id
+            why_not[t["id"]] = f"its result from run {source} is missing from the store; it runs again to remake it"
         elif not same_version and (
             old_fps.get(t["name"]) != t.get("fingerprint")
             or old_deps.get(t["name"]) != sorted(names[d] for d in deps[t["id"]])

@@ -46,6 +46,8 @@ class Database:
         self.immutable = False
         self.readonly = self.files.prepare(create)
         self.identity = self.files.identity()
+        if self.files.db_is_empty():
+            self.files.refuse_lost_database()  # before SQLite writes a header into it
         try:
             conn = self.conn()
             found = int(conn.execute("PRAGMA user_version").fetchone()[0])

@@ -124,6 +124,12 @@ class StoreFiles:
             return None
         return st.st_dev, st.st_ino
 
+    def db_is_empty(self) -> bool:
+        try:
+            return os.stat(self.db).st_size == 0
+        except OSError:
+            return False
+
     def disk_full(self, below: int) -> bool:
         """Whether the store's filesystem has less than ``below`` bytes free."""
         try:

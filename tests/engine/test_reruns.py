@@ -205,3 +205,44 @@ def test_rerun_with_another_version_matches_tasks_by_name_and_reruns_changed_cod
 
     with pytest.raises(VersionNotFoundError, match=r"no version 99; its versions are '1', '2'"):
         rerun(first.run_id, version=99, store=store)
+
+
+@task()
+def blob(counter_dir, tag):
+    Path(counter_dir, f"blob.{uuid.uuid4().hex}").touch()
+    return bytes([tag]) * 100_000  # above the inline limit: kept in a result file
+
+
+@task()
+def size(counter_dir, data):
+    Path(counter_dir, f"size.{uuid.uuid4().hex}").touch()
+    return len(data)
+
+
+def test_a_result_whose_file_is_gone_is_reexecuted_and_the_plan_says_why(store, tmp_path):
+    counters = tmp_path / "counters"
+    counters.mkdir()
+
+    @workflow(name="Lost Bytes")
+    def wf():
+        size(str(counters), blob(str(counters), 7))
+
+    first = wf(local_run=True, store=store, executor="inline")
+    assert first.state is RunState.COMPLETED
+    assert [t.action for t in plan_rerun(first.run_id, store=store).tasks] == ["reuse", "reuse"]
+    for path in (store.path / "results" / str(first.run_id)).iterdir():
+        path.unlink()  # the result file of 'blob' is lost
+
+    plan = plan_rerun(first.run_id, store=store)
+    assert [t.action for t in plan.tasks] == ["execute", "execute"]
+    assert f"its result from run {first.run_id} is missing from the store" in plan.tasks[0].reason
+    assert "downstream of 'blob'" in plan.tasks[1].reason
+    from_size = plan_rerun(first.run_id, from_task="size", store=store)
+    assert [t.action for t in from_size.tasks] == ["execute", "execute"]
+    assert "needed by 'size'" in from_size.tasks[0].reason and "missing" in from_size.tasks[0].reason
+
+    second = rerun(first.run_id, store=store, executor="inline")
+    assert second.state is RunState.COMPLETED and second.results["blob"] == bytes([7]) * 100_000
+    assert [t.reused_from_run for t in second.detail().tasks] == [None, None]
+    assert len(list(counters.glob("blob.*"))) == 2
+    assert [t.action for t in plan_rerun(second.run_id, store=store).tasks] == ["reuse", "reuse"]

@@ -151,8 +151,8 @@ def _plan(
         elif not _reusable(counterpart):
             why_not[t["id"]] = f"{counterpart.state.value} in run {run.run_id}"
         elif not _bytes_present(store, run.run_id, counterpart.id):
-            source = counterpart.reused_from_run or run.run_id
-            why_not[t["id"]] = f"its result from run {source} is missing from the store; it runs again to remake it"
+            origin = counterpart.reused_from_run or run.run_id
+            why_not[t["id"]] = f"its result from run {origin} is missing from the store; it runs again to remake it"
         elif not same_version and (
             old_fps.get(t["name"]) != t.get("fingerprint")
             or old_deps.get(t["name"]) != sorted(names[d] for d in deps[t["id"]])

@@ -201,7 +201,7 @@ def _run(args: argparse.Namespace, client: Client) -> int:
 
         print(f"dt scheduler: watching {client.label} (Ctrl+C to stop)", flush=True)
         try:
-            run_scheduler(client.store, poll_interval=args.poll)
+            run_scheduler(client.store, poll_interval=args.poll, log=lambda line: print(clean(line), flush=True))
         except KeyboardInterrupt:
             print("dt scheduler: stopped")
     return 0

@@ -77,6 +77,10 @@ class DefinitionError(DatatailrJupyterError):
     """A workflow definition is invalid (unknown option, name clash, bad argument)."""
 
 
+class CodeLoadError(DatatailrJupyterError):
+    """A version's stored code cannot be loaded in this process (a module it needs does not import, say)."""
+
+
 class RunFailedError(DatatailrJupyterError):
     """A run ended in a state other than completed where a caller required success."""
 

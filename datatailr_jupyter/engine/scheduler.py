@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import DatatailrJupyterError, NotFoundError
+from ..errors import CodeLoadError, DatatailrJupyterError, NotFoundError
 from ..models import RunQuery, RunState, Trigger, Version, utcnow
 from ..store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
 from .clock import Clock
@@ -94,7 +94,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _code_error(dep: Deployment, exc: Exception) -> str:
+def _code_error(dep: Deployment, exc: BaseException) -> str:
+    if isinstance(exc, CodeLoadError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # the scheduler gives its own advice for the underlying failure
     what = f"the code of version {dep.version.version} could not be loaded by the scheduler ({_describe(exc)})"
     if isinstance(exc, ImportError):
         return (

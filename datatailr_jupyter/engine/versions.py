@@ -29,7 +29,7 @@ from typing import Any
 
 import cloudpickle
 
-from ..errors import DatatailrJupyterError, UntrustedPickleError
+from ..errors import CodeLoadError, DatatailrJupyterError, UntrustedPickleError
 from ..models import Version, normalize_name
 from ..store.protocols import RunStore, VersionSpec
 from . import sources
@@ -101,9 +101,20 @@ def load_code(code: bytes, trusted: bool) -> Blueprint:
             "this version's code is pickled and the store is not trusted; rerun from a store you trust "
             "(the local store is), or run the workflow again from its source"
         )
-    blueprint = pickle.loads(code)
+    try:
+        blueprint = pickle.loads(code)
+    except Exception as exc:  # unpickling imports the task modules and runs their top level: anything can fail
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if isinstance(exc, ImportError):
+            advice = (
+                "run it where the workflow's modules import (its project directory, or with that directory on "
+                "PYTHONPATH), or install them here"
+            )
+        else:
+            advice = "run the workflow again from its source, which records a new version"
+        raise CodeLoadError(f"the stored code of this version does not load here ({reason}); {advice}") from exc
     if not isinstance(blueprint, Blueprint):
-        raise DatatailrJupyterError(f"stored code is a {type(blueprint).__name__}, not a workflow blueprint")
+        raise CodeLoadError(f"stored code is a {type(blueprint).__name__}, not a workflow blueprint")
     return blueprint
 
 

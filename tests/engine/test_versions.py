@@ -115,3 +115,26 @@ def test_runs_register_a_new_version_only_when_the_definition_changes(store):
     assert step["name"] == "step" and step["function"].endswith(":subtract") and step["arguments"] == {"a": 1, "b": 3}
     old = load_code(store.get_code("Versioned Flow", 3), trusted=True)
     assert old.tasks[0].function.call(old.tasks[0].arguments) == -2
+
+
+def test_stored_code_whose_module_no_longer_imports_is_one_clear_error(tmp_path, monkeypatch):
+    import pickle
+
+    import pytest
+
+    from datatailr_jupyter.errors import CodeLoadError
+
+    (tmp_path / "gone_helpers.py").write_text("def compute(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import gone_helpers  # type: ignore[import-not-found]
+
+    code = pickle.dumps(gone_helpers.compute)  # by reference, as cloudpickle ships importable modules
+    monkeypatch.delitem(sys.modules, "gone_helpers")
+    sys.path.remove(str(tmp_path))
+    with pytest.raises(CodeLoadError) as caught:
+        load_code(code, trusted=True)
+    message = str(caught.value)
+    assert "ModuleNotFoundError: No module named 'gone_helpers'" in message
+    assert "PYTHONPATH" in message  # says what to do
+    with pytest.raises(CodeLoadError, match="not a workflow blueprint"):
+        load_code(pickle.dumps({"not": "a blueprint"}), trusted=True)

@@ -341,6 +341,12 @@ def _encode_into(value: object, path: Path) -> EncodedResult:
             raise  # the disk, not the value: encoding it another way would not help
         except Exception:
             codec = None
+    elif type(value).__module__.split(".")[0] == "numpy" and _is_npy(value):
+        import numpy as np
+
+        with open(path, "wb") as fh:  # streamed from the array's memory: no .npy copy of it in memory
+            np.lib.format.write_array(fh, np.asarray(value), allow_pickle=False)
+        codec = "npy"
     if codec is None:
         codec, data = _encode_bytes(value)
         with open(path, "wb") as fh:

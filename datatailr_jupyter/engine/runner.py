@@ -15,7 +15,8 @@ Design (only the loop thread mutates run state; executors only run jobs and repo
    downstream tasks end ``did_not_run``; independent branches go on.
 4. Upstream values: in-process executors get the Python object the upstream task returned. Process workers
    get its encoded bytes (kept by the loop until the last consumer is submitted, small results only) or, for
-   results written to files, the bytes read back from the store; the worker decodes them.
+   results written to files, the file's path when the store has local files (``result_file``), else the bytes
+   read back from the store; the worker checks and decodes them (see workers.Input).
 5. The run ends ``completed`` when every task it was meant to run completed, else ``failed`` (error_message =
    first failure). KeyboardInterrupt stops it: running tasks are killed and end ``stopped``, tasks not started
    end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised. SIGTERM does the same (when
@@ -252,6 +253,15 @@ class RunLoop:
     def _input(self, ref: int) -> Input:
         if ref in self.values:
             return self.values[ref]
+        # A result in a file of a local store goes to a worker as its path: the worker reads (maps) it itself.
+        locate = None if self.executor.in_process else getattr(self.store, "result_file", None)
+        located = locate(*self.stored[ref]) if locate is not None else None
+        if located is not None:
+            file_meta, path = located
+            by_path: Input = ("file", file_meta, str(path))
+            if self.consumers.get(ref, 0) > 1:
+                self.values[ref] = by_path
+            return by_path
         meta, data = self.store.read_result(*self.stored[ref])
         if self.executor.in_process:
             from ..store.codecs import decode

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..models import ResultMeta, TaskError
 from ..store.protocols import EncodedResult
@@ -30,7 +30,16 @@ from .sources import shipped_sources
 if TYPE_CHECKING:  # pragma: no cover
     from .decorators import TaskFunction
 
-__all__ = ["SYSTEM_LINE_PREFIX", "Job", "Outcome", "execute", "resolve_arguments", "system_line"]
+__all__ = [
+    "SYSTEM_LINE_PREFIX",
+    "Input",
+    "Job",
+    "Outcome",
+    "execute",
+    "load_result_file",
+    "resolve_arguments",
+    "system_line",
+]
 
 SYSTEM_LINE_PREFIX = "\u27e6dt\u27e7 "
 """Every line the engine itself writes into a task log starts with this ("⟦dt⟧ "); the explorer can hide them."""
@@ -38,8 +47,10 @@ SYSTEM_LINE_PREFIX = "\u27e6dt\u27e7 "
 SPILL_BYTES = 1 << 20
 HOST = socket.gethostname()
 
-Input = tuple[str, Any] | tuple[str, ResultMeta, bytes]
-"""An upstream value: ("value", obj) in-process, or ("encoded", meta, data) to be decoded by the worker."""
+Input = tuple[str, Any] | tuple[str, ResultMeta, bytes] | tuple[str, ResultMeta, str]
+"""An upstream value: ("value", obj) in-process, ("encoded", meta, data) to be decoded by the worker, or
+("file", meta, path): the result's file in the store, which the worker checks against meta's size and sha256 and
+decodes itself (memory-mapping .npy arrays), so big results never pass through the engine."""
 
 
 @dataclass
@@ -107,12 +118,55 @@ def _decode_inputs(inputs: dict[int, Input]) -> dict[int, Any]:
     for ref, item in inputs.items():
         if item[0] == "value":
             out[ref] = item[1]
+        elif item[0] == "file":
+            out[ref] = load_result_file(item[1], cast(str, item[2]))  # type: ignore[misc]
         else:
             from ..store.codecs import decode
 
-            _, meta, data = item  # type: ignore[misc]
-            out[ref] = decode(meta, data, trusted=True)
+            out[ref] = decode(item[1], cast(bytes, item[2]), trusted=True)  # type: ignore[misc]
     return out
+
+
+def load_result_file(meta: ResultMeta, path: str) -> Any:
+    """The value of a result stored in ``path``, checked against ``meta`` (size, sha256). A .npy array is
+    memory-mapped copy-on-write: it reads like the array, a task may change it in place, and the file never
+    changes; other codecs are decoded from the file's bytes."""
+    import hashlib
+
+    from ..errors import ResultDecodeError
+    from ..store.codecs import decode
+
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            buffer = bytearray(1 << 20)
+            view = memoryview(buffer)
+            while n := fh.readinto(buffer):
+                digest.update(view[:n])
+                size += n
+    except OSError as exc:
+        raise ResultDecodeError(
+            f"the upstream result file {path} cannot be read ({exc.strerror or exc}); rerun the task to produce it "
+            "again"
+        ) from None
+    if size != meta.bytes or (meta.sha256 and digest.hexdigest() != meta.sha256):
+        raise ResultDecodeError(
+            f"the upstream result file {path} is truncated/corrupt ({size:,} bytes, expected {meta.bytes:,} with the "
+            "recorded sha256); rerun the task to produce it again"
+        )
+    if meta.codec == "npy" and meta.python_type == "numpy.ndarray":
+        import numpy as np
+
+        try:
+            mapped = np.load(path, mmap_mode="c", allow_pickle=False)
+        except ValueError:  # an empty array cannot be mapped: read it below
+            pass
+        else:
+            return mapped.view(np.ndarray)  # a plain ndarray over the mapping (a memmap would not store as .npy)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return decode(meta, data, trusted=True)
 
 
 # ---------------------------------------------------------------- results

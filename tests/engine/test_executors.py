@@ -153,3 +153,74 @@ def test_cancel_reports_running_tasks_and_drops_queued_ones(executor, tmp_path):
     executor.submit(make_job(executor, tmp_path, 9, double, {"x": 1}))
     _, outcomes = collect(executor, 1)
     assert outcomes[9].ok, "the executor is usable after a cancel"
+
+
+# ---------------------------------------------------------------- upstream results given as files
+
+
+@task()
+def bump_first(x):
+    x[0] += 100  # tasks may change their input in place
+    return float(x[0]), float(x[-1]), type(x).__name__
+
+
+def staged(tmp_path: Path, value) -> tuple:
+    from datatailr_jupyter.store.codecs import encode_to_file
+
+    staging = tmp_path / "staging"
+    staging.mkdir(exist_ok=True)
+    enc = encode_to_file(value, staging)
+    assert enc.path is not None
+    return enc.meta, enc.path
+
+
+def test_an_upstream_result_file_is_read_by_the_worker_and_never_changed(executor, tmp_path):
+    import numpy as np
+
+    meta, path = staged(tmp_path, np.arange(300_000, dtype=np.float64))
+    before = Path(path).read_bytes()
+    executor.submit(make_job(executor, tmp_path, 1, bump_first, {"x": Ref(3)}, {3: ("file", meta, path)}))
+    _, outcomes = collect(executor, 1)
+    assert outcomes[1].ok, outcomes[1].error
+    if executor.in_process:
+        assert outcomes[1].value == (100.0, 299_999.0, "ndarray")
+    assert Path(path).read_bytes() == before, "changing the input in place must not change the stored result"
+
+
+def test_a_truncated_upstream_result_file_fails_the_task_with_a_clear_error(executor, tmp_path):
+    meta, path = staged(tmp_path, {"rows": list(range(50_000))})
+    with open(path, "r+b") as fh:
+        fh.truncate(meta.bytes // 2)
+    executor.submit(make_job(executor, tmp_path, 1, double, {"x": Ref(3)}, {3: ("file", meta, path)}))
+    _, outcomes = collect(executor, 1)
+    out = outcomes[1]
+    assert not out.ok and out.error is not None and out.error.type == "ResultDecodeError"
+    assert "truncated/corrupt" in out.error.message and "rerun the task" in out.error.message
+
+
+def test_a_large_array_result_file_holds_the_npy_bytes_and_loads_back_as_an_ndarray(tmp_path):
+    import numpy as np
+
+    from datatailr_jupyter.engine.workers import load_result_file
+    from datatailr_jupyter.store.codecs import encode
+
+    value = np.arange(2_000_000, dtype=np.float64).reshape(1000, 2000)[:, ::2]  # not contiguous
+    meta, path = staged(tmp_path, value)
+    assert meta.codec == "npy" and Path(path).read_bytes() == encode(value).data
+    loaded = load_result_file(meta, path)
+    assert type(loaded) is np.ndarray and np.array_equal(loaded, value)
+
+
+@pytest.mark.slow
+def test_a_200_mb_array_reaches_its_consumer_without_growing_the_engine():
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("peak RSS is read from /proc")
+    from bench.bench_big_results import MB, measure
+
+    figures = measure(200 * MB)
+    assert figures["consumer_ok"], "the consumer did not get the array the producer returned"
+    assert figures["engine_growth_mb"] < 100, figures
+    assert figures["producer_peak_mb"] < 1.3 * 200 + 100, figures  # + the worker's own ~50 MB
+    assert figures["consumer_peak_mb"] < 1.1 * 200 + 100, figures

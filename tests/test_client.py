@@ -163,6 +163,15 @@ def test_connect_never_creates_a_store_and_says_there_is_none(tmp_path: Path) ->
     assert not (tmp_path / "typo").exists() and list(empty.iterdir()) == []
 
 
+def test_read_commands_of_the_cli_never_create_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datatailr_jupyter.cli import main
+
+    typo = tmp_path / "typo"
+    assert main(["--store", str(typo), "runs"]) == 2
+    assert f"no run store at {typo}" in capsys.readouterr().err
+    assert not typo.exists()
+
+
 def test_the_default_store_is_created_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DT_RUNS_STORE", raising=False)
     monkeypatch.setenv("DT_RUNS_CONFIG", str(tmp_path / "no-config.toml"))
@@ -188,3 +197,26 @@ def test_clients_of_one_store_share_its_connections_and_close_only_their_handle(
         assert third.store._db is not second.store._db and len(third.runs()) > 0  # type: ignore[attr-defined]
     finally:
         third.close()
+
+
+def test_runs_of_a_workflow_share_the_store_with_clients_of_it(tmp_path: Path) -> None:
+    from datatailr_jupyter.engine import task, workflow
+
+    @task()
+    def one() -> int:
+        return 1
+
+    @workflow(name="Shared")
+    def shared() -> None:
+        one()
+
+    url = f"sqlite://{tmp_path / 'store'}"
+    first = shared(local_run=True, store=url, executor="inline")
+    second = shared(local_run=True, store=url, executor="inline")
+    client = connect(url)
+    try:
+        assert first.store._db is second.store._db is client.store._db  # type: ignore[union-attr]
+        assert client.run(second.run_id).summary.state is RunState.COMPLETED
+    finally:
+        client.close()
+    assert first.results["one"] == 1, "closing a client leaves the runs' handles working"

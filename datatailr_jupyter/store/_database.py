@@ -45,7 +45,6 @@ class Database:
         self.closed = False
         self.immutable = False
         self.readonly = self.files.prepare(create)
-        self.identity = self.files.identity()
         if self.files.db_is_empty():
             self.files.refuse_lost_database()  # before SQLite writes a header into it
         try:
@@ -64,6 +63,7 @@ class Database:
                 migrate(conn)
             if not self.readonly:
                 self.files.make_directories()
+            self.identity = self.files.identity()  # runs.db exists now (SQLite made it for a new store)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"cannot open the run store {root}: {exc}; check {self.files.db}") from None

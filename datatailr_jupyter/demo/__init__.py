@@ -53,15 +53,16 @@ class Trouble:
     fix: dict[str, Any] = field(default_factory=dict)  # rerun options ({}: from failure)
 
 
-SALES_API_TIMEOUT = Trouble({"sales-api": {"latency_s": 47.0}})
+REPORT_THROTTLED = Trouble({"object-store": {"slow_down": "s3://reports/daily-sales/"}}, (3,))  # the last task fails
 TROUBLES: dict[str, tuple[float, list[Trouble]]] = {
     # workflow: (probability per run, what can happen)
     DSR: (
         0.12,
         [
-            SALES_API_TIMEOUT,
+            Trouble({"sales-api": {"latency_s": 47.0}}),  # TimeoutError calling the sales API
             Trouble({"sales-api": {"drop_field": ["amount", 137]}}),  # KeyError in the parser
             Trouble({"sales-api": {"refund": [212, "-1204.50"]}}, (2, 3), {"from_task": "fetch_data"}),  # bad row
+            REPORT_THROTTLED,
         ],
     ),
     "Simple Data Pipeline": (
@@ -162,7 +163,8 @@ def timeline(now: datetime, runs: int, rng: random.Random) -> list[Event]:
 
 
 def _featured(events: list[Event], now: datetime) -> Event | None:
-    """The last scheduled prod run of the Daily Sales Report older than a day: it always times out, then is rerun."""
+    """The last scheduled prod run of the Daily Sales Report older than a day: publishing its report always fails
+    (the object store throttles), then it is rerun from failure, reusing what it fetched and computed."""
     prod = [ev for ev in events if ev.workflow == DSR and ev.env == "prod" and ev.when < now - timedelta(hours=20)]
     return prod[-1] if prod else None
 
@@ -177,7 +179,7 @@ def _trouble_and_reruns(ev: Event, featured: Event | None, now: datetime, rng: r
     """Decide what ``ev`` meets; returns the reruns that follow it."""
     minutes = timedelta(minutes=1)
     if ev is featured:
-        ev.conditions = SALES_API_TIMEOUT.conditions
+        ev.conditions = REPORT_THROTTLED.conditions
         return [_rerun_event(ev, rng.uniform(35, 70) * minutes, {})]
     if featured is not None and ev.workflow == DSR and ev.env == "prod" and ev.when > featured.when:
         return []  # the featured failure stays the newest failed prod run of the report

@@ -77,6 +77,10 @@ pytest: install-test
 vitest: $(STAMPS)/npm
 	npm test --silent
 
+# retakes the README's screenshots from the demo (docs/screenshots/*.png)
+screenshots: install-test browser
+	$(BIN)/python docs/screenshots/take.py
+
 bench: install-test
 	$(BIN)/python -m bench.bench_store
 

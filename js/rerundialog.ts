@@ -119,7 +119,9 @@ export class RerunDialog {
             return h("option", { text: label, attrs: { value: String(v.version) } });
           }),
         );
-        version.value = String(latest);
+        // the run's own code by default (as `dt rerun` does); another version is a deliberate choice
+        const own = versions.some((v) => v.version === run.job_version);
+        version.value = String(own ? run.job_version : latest);
         version.disabled = false;
       } catch (err) {
         setChildren(version, h("option", { text: `v${run.job_version} (this run)`, attrs: { value: "" } }));

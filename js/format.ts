@@ -92,20 +92,57 @@ export function timeZoneName(): string {
   }
 }
 
-/** Value for an <input type="datetime-local"> (browser time zone) from an ISO UTC string. */
+/** The browser's offset from UTC at `ms` as `UTC+01:00` (`UTC` when there is none). */
+export function utcOffset(ms: number = Date.now()): string {
+  const minutes = -new Date(ms).getTimezoneOffset();
+  if (minutes === 0) return "UTC";
+  const a = Math.abs(minutes);
+  return `UTC${minutes > 0 ? "+" : "-"}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+}
+
+/** What the date inputs and tables are in: `times in Europe/Paris (UTC+01:00)`, or `times in UTC`. */
+export function zoneLabel(ms: number = Date.now()): string {
+  const zone = timeZoneName();
+  const offset = utcOffset(ms);
+  if (zone === "UTC" || zone === "Etc/UTC") return offset === "UTC" ? "times in UTC" : `times in ${offset}`;
+  return `times in ${zone} (${offset})`;
+}
+
+/** The form dates are typed in and shown in the date inputs. */
+export const DATE_INPUT_FORMAT = "YYYY-MM-DD HH:MM";
+
+/** `2026-11-20 14:03` (browser time zone, 24-hour) from an ISO UTC string; "" when empty. */
 export function toLocalInput(iso: string | null | undefined): string {
   const ms = parseTime(iso);
   if (ms === null) return "";
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
-/** ISO UTC string (`...Z`, whole seconds) from an <input type="datetime-local"> value; "" when empty or invalid. */
+export type ParsedInput = { ok: true; iso: string } | { ok: false; error: string };
+
+/**
+ * A typed date in the browser's time zone: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` (also with `T` or seconds), 24-hour.
+ * Empty is valid (no bound). Impossible dates such as 2026-02-30 or 25:00 are errors, never rolled over.
+ */
+export function parseLocalInput(value: string): ParsedInput {
+  const text = value.trim();
+  if (!text) return { ok: true, iso: "" };
+  const m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(text);
+  if (!m) return { ok: false, error: `“${excerpt(text, 30)}” is not a date: use ${DATE_INPUT_FORMAT}, e.g. 2026-11-20 14:30` };
+  const [y, mo, d, hh, mm, ss] = [+m[1], +m[2], +m[3], m[4] ? +m[4] : 0, m[5] ? +m[5] : 0, m[6] ? +m[6] : 0];
+  const date = new Date(y, mo - 1, d, hh, mm, ss);
+  const valid =
+    mo >= 1 && mo <= 12 && hh <= 23 && mm <= 59 && ss <= 59 &&
+    date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d;
+  if (!valid || Number.isNaN(date.getTime())) return { ok: false, error: `${excerpt(text, 30)} is not a real date and time (24-hour ${DATE_INPUT_FORMAT})` };
+  return { ok: true, iso: toWireTime(date.getTime()) };
+}
+
+/** ISO UTC string (`...Z`, whole seconds) from a typed date; "" when empty or invalid. */
 export function fromLocalInput(value: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
-  if (!m) return "";
-  const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
-  return Number.isNaN(d.getTime()) ? "" : toWireTime(d.getTime());
+  const parsed = parseLocalInput(value);
+  return parsed.ok ? parsed.iso : "";
 }
 
 export function toWireTime(ms: number): string {
@@ -119,6 +156,20 @@ const PRESET_MS: Record<Exclude<Preset, "all">, number> = { "24h": 86_400_000, "
 export function presetRange(preset: Preset, now: number = Date.now()): { start: string; end: string } {
   if (preset === "all") return { start: "", end: "" };
   return { start: toWireTime(now - PRESET_MS[preset]), end: "" };
+}
+
+/**
+ * The preset a range is (so `--since 7d` lights "7d"): no end and a start one span back from now, give or take
+ * 1 % of the span (at least two minutes) for the time the explorer has been open; "all" for no bounds.
+ */
+export function matchPreset(start: string, end: string, now: number = Date.now()): Preset | null {
+  if (!start && !end) return "all";
+  const from = parseTime(start);
+  if (end || from === null) return null;
+  for (const [preset, span] of Object.entries(PRESET_MS) as [Exclude<Preset, "all">, number][]) {
+    if (Math.abs(now - from - span) <= Math.max(120_000, span / 100)) return preset;
+  }
+  return null;
 }
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -1,7 +1,7 @@
 // The header: workflow picker, environment, date range, state filter, refresh, store label and notice line.
 import { type Ctx, listen, onTraits, setTraits } from "./app";
 import { button, h, setChildren } from "./dom";
-import { type Preset, fromLocalInput, presetRange, stateLabel, timeZoneName, toLocalInput } from "./format";
+import { DATE_INPUT_FORMAT, type Preset, matchPreset, parseLocalInput, presetRange, stateLabel, toLocalInput, zoneLabel } from "./format";
 import { Latest } from "./protocol";
 import { RUN_STATES } from "./types";
 import { errorBox, stateDot } from "./ui";
@@ -13,15 +13,15 @@ export class Header {
   readonly el: HTMLElement;
   private readonly picker: WorkflowPicker;
   private readonly env = h("select", { class: "dt-input", testid: "dt-env", attrs: { "aria-label": "Environment" } });
-  private readonly start = h("input", { class: "dt-input", testid: "dt-start", attrs: { type: "datetime-local", "aria-label": "From" } });
-  private readonly end = h("input", { class: "dt-input", testid: "dt-end", attrs: { type: "datetime-local", "aria-label": "To" } });
+  private readonly start = dateInput("dt-start", "From", "any time");
+  private readonly end = dateInput("dt-end", "To", "now");
+  private readonly zone = h("span", { class: "dt-label dt-zone", testid: "dt-time-zone" });
   private readonly presetButtons = new Map<Preset, HTMLButtonElement>();
-  private preset: Preset | null = null;
   private readonly statesButton = h("button", { class: "dt-btn", testid: "dt-states-button", attrs: { type: "button", "aria-haspopup": "true" } });
   private readonly statesMenu = h("div", { class: "dt-menu-pop", testid: "dt-states-menu", attrs: { hidden: "" } });
   private readonly store = h("span", { class: "dt-store", testid: "dt-store-label" });
   private readonly message = h("div", { class: "dt-message", testid: "dt-message", attrs: { role: "status" } });
-  private readonly rangeError = h("span", { class: "dt-small", testid: "dt-range-error" });
+  private readonly rangeError = h("div", { class: "dt-range-error", testid: "dt-range-error", attrs: { role: "alert" } });
   private readonly wfError = h("div", { testid: "dt-workflows-error" });
   private readonly latest = new Latest();
 
@@ -32,14 +32,25 @@ export class Header {
       setTraits(ctx, { workflow: key, selected_run: 0, selected_task: -1 }),
     );
     d.listen(this.env, "change", () => setTraits(ctx, { env: this.env.value, selected_run: 0, selected_task: -1 }));
-    d.listen(this.start, "change", () => this.applyRange());
-    d.listen(this.end, "change", () => this.applyRange());
+    for (const input of [this.start, this.end]) {
+      d.listen(input, "change", () => this.applyRange());
+      d.listen(input, "keydown", (ev: KeyboardEvent) => {
+        if (ev.key === "Enter") {
+          ev.preventDefault();
+          this.applyRange();
+        } else if (ev.key === "Escape") {
+          this.syncRange();
+        }
+      });
+    }
     const presets = h("span", { class: "dt-presets", attrs: { role: "group", "aria-label": "Date presets" } });
     for (const p of PRESETS) {
       const b = button(p === "all" ? "All" : p, `dt-preset-${p}`, () => {
-        this.preset = p;
+        this.showRangeError("");
         setTraits(ctx, presetRange(p));
+        this.syncRange();
       });
+      b.title = p === "all" ? "Runs of any date" : `Runs started in the last ${p}`;
       this.presetButtons.set(p, b);
       presets.appendChild(b);
     }
@@ -63,17 +74,18 @@ export class Header {
       h("label", { class: "dt-field" }, h("span", { class: "dt-label", text: "Env" }), this.env),
       h(
         "span",
-        { class: "dt-field", title: `Times are in ${timeZoneName()}` },
+        { class: "dt-field dt-range" },
         h("span", { class: "dt-label", text: "From" }),
         this.start,
         h("span", { class: "dt-label", text: "to" }),
         this.end,
         presets,
-        this.rangeError,
+        this.zone,
       ),
       h("span", { class: "dt-menu" }, this.statesButton, this.statesMenu),
       refresh,
       this.store,
+      this.rangeError,
       this.message,
       this.wfError,
     );
@@ -117,18 +129,34 @@ export class Header {
     this.env.value = env;
   }
 
+  /** Apply the typed dates; a date that does not parse stays in its box, marked, with a message saying why. */
   private applyRange(): void {
-    const start = fromLocalInput(this.start.value);
-    const end = fromLocalInput(this.end.value);
-    if (start && end && Date.parse(end) <= Date.parse(start)) {
-      this.rangeError.textContent = "“to” must be after “from”";
-      this.rangeError.className = "dt-small dt-error";
+    const start = parseLocalInput(this.start.value);
+    const end = parseLocalInput(this.end.value);
+    this.start.setAttribute("aria-invalid", String(!start.ok));
+    this.end.setAttribute("aria-invalid", String(!end.ok));
+    if (!start.ok || !end.ok) {
+      this.showRangeError(!start.ok ? `From: ${start.error}` : !end.ok ? `To: ${end.error}` : "");
       return;
     }
-    this.rangeError.textContent = "";
-    this.rangeError.className = "dt-small";
-    this.preset = null;
-    setTraits(this.ctx, { start, end });
+    if (start.iso && end.iso && Date.parse(end.iso) <= Date.parse(start.iso)) {
+      this.end.setAttribute("aria-invalid", "true");
+      this.showRangeError("“to” must be after “from”");
+      return;
+    }
+    this.showRangeError("");
+    const m = this.ctx.model;
+    if (start.iso === (m.get("start") ?? "") && end.iso === (m.get("end") ?? "")) this.syncRange();
+    else setTraits(this.ctx, { start: start.iso, end: end.iso });
+  }
+
+  private showRangeError(text: string): void {
+    this.rangeError.textContent = text;
+    this.rangeError.hidden = !text;
+    if (!text) {
+      this.start.setAttribute("aria-invalid", "false");
+      this.end.setAttribute("aria-invalid", "false");
+    }
   }
 
   private syncRange(): void {
@@ -136,9 +164,10 @@ export class Header {
     const end = this.ctx.model.get("end") ?? "";
     this.start.value = toLocalInput(start);
     this.end.value = toLocalInput(end);
-    if (!start && !end) this.preset = "all";
-    else if (end || !this.preset) this.preset = null;
-    for (const [p, b] of this.presetButtons) b.setAttribute("aria-pressed", String(p === this.preset));
+    this.showRangeError("");
+    const preset = matchPreset(start, end);
+    for (const [p, b] of this.presetButtons) b.setAttribute("aria-pressed", String(p === preset));
+    this.zone.textContent = zoneLabel();
   }
 
   private toggleStates(): void {
@@ -169,4 +198,22 @@ export class Header {
     this.store.title = label;
     this.message.textContent = this.ctx.model.get("message") ?? "";
   }
+}
+
+/** A text box for a date in one fixed form (native date inputs follow the locale: 12-hour in some). */
+function dateInput(testid: string, label: string, empty: string): HTMLInputElement {
+  return h("input", {
+    class: "dt-input dt-date",
+    testid,
+    title: `${label}: ${DATE_INPUT_FORMAT} (24-hour), empty for ${empty}; Enter applies`,
+    attrs: {
+      type: "text",
+      inputmode: "numeric",
+      "aria-label": `${label} (${DATE_INPUT_FORMAT})`,
+      placeholder: empty === "now" ? "now" : DATE_INPUT_FORMAT,
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: "19",
+    },
+  });
 }

@@ -3,7 +3,7 @@
 import { AnsiParser, stripAnsi } from "./ansi";
 import type { Ctx } from "./app";
 import { Disposer, button, h, setChildren } from "./dom";
-import { formatBytes, formatCount } from "./format";
+import { formatBytes, formatCount, plural } from "./format";
 import { Latest, errorText } from "./protocol";
 import type { LogChunk, LogMatch, LogStream } from "./types";
 import { copyText, errorBox, loading } from "./ui";
@@ -80,7 +80,10 @@ export class LogView {
       this.latest.cancel();
       this.searchLatest.cancel();
     });
-    this.d.listen(this.system, "change", () => this.log.classList.toggle("dt-hide-sys", !this.system.checked));
+    this.d.listen(this.system, "change", () => {
+      this.log.classList.toggle("dt-hide-sys", !this.system.checked);
+      this.noteSystemOnly();
+    });
     this.d.listen(this.query, "keydown", (ev: KeyboardEvent) => {
       if (ev.key === "Enter") {
         ev.preventDefault();
@@ -153,6 +156,17 @@ export class LogView {
     else if (shown >= this.size) this.info.textContent = `${formatBytes(this.size)}${this.complete ? "" : " so far"}`;
     else this.info.textContent = `Showing ${formatBytes(shown)} of ${formatBytes(this.size)}`;
     this.info.dataset.testid = this.size === 0 ? "dt-log-empty" : "dt-log-info";
+    this.noteSystemOnly();
+  }
+
+  /** A log of system lines only looks empty while they are hidden: say so, not a blank box. */
+  private noteSystemOnly(): void {
+    this.log.querySelector(":scope > .dt-log-sysonly")?.remove();
+    if (this.system.checked || !this.lines.length || this.start > 0) return;
+    const sys = this.lines.filter((l) => l.el.classList.contains("dt-sys")).length;
+    if (sys < this.lines.length) return;
+    const text = `No output${this.complete ? "" : " yet"}: only ${plural(sys, "system line")} of the engine, hidden (tick “Show system lines” to see them).`;
+    this.log.prepend(h("div", { class: "dt-note dt-log-sysonly", testid: "dt-log-only-system", text }));
   }
 
   private renderLines(text: string, offset: number, parser: AnsiParser, sink: Line[] = this.lines): DocumentFragment {

@@ -1,19 +1,39 @@
 // The task panel: the selected task's header and its Stdout / Stderr / Result / Details tabs.
 import { type Ctx, listen, onTraits, selectedRun, selectedTask, setTraits } from "./app";
 import { button, h, setChildren } from "./dom";
-import { elapsed, formatBytes, formatDuration, formatTime, stateLabel } from "./format";
+import { elapsed, formatBytes, formatDuration, formatTime, isActive, stateLabel } from "./format";
 import { LogView } from "./logview";
-import { ResultView } from "./resultview";
+import { ResultView, returnedNone } from "./resultview";
 import type { RunDetail, TaskRun } from "./types";
 import { statePill } from "./ui";
 
-type Tab = "stdout" | "stderr" | "result" | "details";
+export type Tab = "stdout" | "stderr" | "result" | "details";
 const TABS: [Tab, string][] = [
   ["stdout", "Stdout"],
   ["stderr", "Stderr"],
   ["result", "Result"],
   ["details", "Details"],
 ];
+
+const FAILED = new Set(["failed", "failed_after", "out_of_memory"]);
+
+/** A task that ended in failure (its error is the first thing to read). */
+export function isFailed(t: TaskRun): boolean {
+  return FAILED.has(t.state) || (!isActive(t.state) && t.error !== null && t.error !== undefined);
+}
+
+/**
+ * The tab a task opens on: a failure on what shows it (stderr when it wrote any, else the error in Details), a
+ * running task on its live stdout, others on stdout, or the tab that has something when stdout is empty.
+ */
+export function defaultTab(t: TaskRun): Tab {
+  if (isFailed(t)) return t.stderr_bytes > 0 ? "stderr" : "details";
+  if (isActive(t.state)) return "stdout";
+  if (t.stdout_bytes > 0) return "stdout";
+  if (t.stderr_bytes > 0) return "stderr";
+  if (t.result) return "result";
+  return "stdout";
+}
 
 interface View {
   el: HTMLElement;
@@ -26,6 +46,8 @@ export class TaskPanel {
   private readonly body = h("div", { class: "dt-tabbody", testid: "dt-task-body" });
   private readonly tabs = new Map<Tab, HTMLButtonElement>();
   private active: Tab = "stdout";
+  /** The tab was chosen by hand for the task shown (a new task opens on its own default again). */
+  private chosen = false;
   private readonly views = new Map<Tab, View>();
   private key = "";
   private shownTask = "";
@@ -34,7 +56,10 @@ export class TaskPanel {
     const bar = h("div", { class: "dt-tabs", attrs: { role: "tablist" } });
     for (const [tab, label] of TABS) {
       const b = h("button", { class: "dt-tab", testid: `dt-tab-${tab}`, text: label, attrs: { type: "button", role: "tab" } });
-      b.addEventListener("click", () => this.select(tab));
+      b.addEventListener("click", () => {
+        this.chosen = true;
+        this.select(tab);
+      });
       this.tabs.set(tab, b);
       bar.appendChild(b);
     }
@@ -66,12 +91,15 @@ export class TaskPanel {
     if (key !== this.key) {
       this.reset();
       this.key = key;
-      this.select(this.active);
+      this.chosen = false;
+      this.select(defaultTab(task));
     } else if (JSON.stringify(task) !== this.shownTask) {
-      // The run was polled and this task changed: the details tab shows the new values.
+      // The run was polled and this task changed: the details tab shows the new values, and a task that has
+      // just failed turns to its failure unless a tab was chosen by hand.
       this.views.get("details")?.dispose();
       this.views.delete("details");
-      if (this.active === "details") this.select("details");
+      const next = this.chosen ? this.active : defaultTab(task);
+      if (next !== this.active || this.active === "details") this.select(next);
     }
     this.shownTask = JSON.stringify(task);
   }
@@ -126,7 +154,7 @@ function details(ctx: Ctx, t: TaskRun): HTMLElement {
     ["Host", t.host || "—"],
     ["Depends on", depNames(ctx, t)],
     ["Logs", `stdout ${formatBytes(t.stdout_bytes)} · stderr ${formatBytes(t.stderr_bytes)}`],
-    ["Result", t.result ? `${t.result.python_type} · ${formatBytes(t.result.bytes)} · ${t.result.codec}` : "none stored"],
+    ["Result", resultText(t)],
   ];
   const reused = t.reused_from_run;
   if (reused !== null && reused !== undefined) {
@@ -137,8 +165,9 @@ function details(ctx: Ctx, t: TaskRun): HTMLElement {
   }
   const dl = h("dl", { class: "dt-kv" });
   for (const [k, v] of rows) dl.append(h("dt", { text: k }), h("dd", {}, v));
-  const out = h("div", { testid: "dt-details" }, dl);
+  const out = h("div", { testid: "dt-details" });
   if (t.error) {
+    // the failure first: a failed task without stderr opens here
     out.appendChild(
       h(
         "div",
@@ -148,7 +177,14 @@ function details(ctx: Ctx, t: TaskRun): HTMLElement {
       ),
     );
   }
+  out.appendChild(dl);
   return out;
+}
+
+function resultText(t: TaskRun): string {
+  if (!t.result) return "none stored";
+  if (returnedNone(t.result)) return "returned None";
+  return `${t.result.python_type} · ${formatBytes(t.result.bytes)} · ${t.result.codec}`;
 }
 
 function depNames(ctx: Ctx, t: TaskRun): string {

@@ -83,7 +83,9 @@ test("the XSS corpus stays text in every view", async () => {
   expect(q("dt-run-header")?.textContent).toContain(EVIL);
   expect(el.querySelector(".dt-node title")?.textContent).toContain(IMG);
   assertInert();
-  // logs
+  // logs (a task with an error opens on its details: turn to stdout)
+  click(q("dt-tab-stdout"));
+  await settle();
   const log = q("dt-log");
   expect(log?.textContent).toContain(SCRIPT);
   const lines = [...(log?.querySelectorAll(".dt-line") ?? [])].map((l) => l.textContent);

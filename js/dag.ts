@@ -4,11 +4,17 @@ import { type Ctx, type PlanOverlay, listen, onTraits, selectedRun, selectedTask
 import { CanvasRenderer } from "./dagcanvas";
 import {
   type Decor,
+  type Detail,
+  FONT_FALLBACK,
   type Graph,
   type Renderer,
   SVG_MAX_NODES,
+  detailAt,
   emptyDecor,
+  geometryFor,
+  labelZoom,
   layoutInput,
+  nodeBounds,
   structureKey,
 } from "./dagmodel";
 import { SvgRenderer } from "./dagsvg";
@@ -18,11 +24,18 @@ import type { LayoutResult } from "./layout";
 import { LayoutClient } from "./layoutclient";
 import { Latest } from "./protocol";
 import { type PlanAction, RUN_STATES, type RunDetail, type RunSummary } from "./types";
-import { errorBox, loading, note, stateDot, statePill } from "./ui";
-import { Viewport } from "./viewport";
+import { debugEnabled, errorBox, loading, note, stateDot, statePill } from "./ui";
+import { FIT_PAD, type Transform, Viewport } from "./viewport";
 
 const POLL_MS = 2000;
 const CACHE_SIZE = 6;
+/** Height of the graph area with nothing to draw, and its least height with a graph. */
+const EMPTY_VIEW_H = 110;
+const MIN_VIEW_H = 130;
+/** The least the graph area may grow to, whatever the window. */
+const MIN_MAX_VIEW_H = 220;
+/** Room left for the notebook's own bars (menu, tabs, toolbar, status) when the explorer sizes its graph area. */
+const PAGE_CHROME = 125;
 
 export class DagPanel {
   readonly el: HTMLElement;
@@ -35,7 +48,19 @@ export class DagPanel {
     attrs: { type: "search", placeholder: "Find task…", "aria-label": "Find task" },
   });
   private readonly findCount = h("span", { class: "dt-small dt-muted", testid: "dt-dag-find-count" });
+  /** Errors of background reloads; with the debug flag, also the layout and draw timings. */
   private readonly status = h("div", { class: "dt-dagstatus", testid: "dt-dag-status" });
+  private readonly hint = h("div", { class: "dt-dag-hint", testid: "dt-dag-overview-hint", attrs: { hidden: "" } });
+  private readonly grip = h("div", {
+    class: "dt-dag-grip",
+    testid: "dt-dag-resize",
+    title: "Drag to resize the graph; double-click to size it to the graph again",
+    attrs: { role: "separator", "aria-orientation": "horizontal", "aria-label": "Resize the graph area", tabindex: "0", hidden: "" },
+  });
+  /** A height the user chose by dragging the grip (the graph area then keeps it). */
+  private userHeight = false;
+  private sizedWidth = 0;
+  private observed = false;
   private readonly viewport: Viewport;
   private readonly layouts = new LayoutClient();
   private readonly cache = new Map<string, LayoutResult>();
@@ -48,6 +73,7 @@ export class DagPanel {
   private generation = 0;
   private busy = false;
   private plan: PlanOverlay | null = null;
+  private observeAbove: (els: Element[]) => void = () => undefined;
 
   constructor(private readonly ctx: Ctx) {
     const d = ctx.d;
@@ -56,7 +82,9 @@ export class DagPanel {
       this.layouts.dispose();
       this.renderer?.dispose();
     });
-    this.viewport = new Viewport(this.view, d, (t) => this.renderer?.transform(t), (ev) => this.click(ev));
+    this.viewport = new Viewport(this.view, d, (t) => this.transformed(t), (ev) => this.click(ev));
+    this.view.style.height = `${EMPTY_VIEW_H}px`;
+    this.setupGrip();
     d.listen(this.find, "input", () => this.search(false));
     d.listen(this.find, "keydown", (ev: KeyboardEvent) => {
       if (ev.key === "Enter") {
@@ -73,16 +101,31 @@ export class DagPanel {
       button("+", "dt-dag-zoom-in", () => this.viewport.zoomBy(1.25), "dt-btn dt-btn-small"),
       button("Fit", "dt-dag-fit", () => this.fit(), "dt-btn dt-btn-small"),
       this.legend,
+      this.hint,
     );
-    this.el = h("section", { class: "dt-dagpanel", testid: "dt-dag", attrs: { "aria-label": "Run graph" } }, this.head, bar, this.view, this.status);
+    this.el = h(
+      "section",
+      { class: "dt-dagpanel", testid: "dt-dag", attrs: { "aria-label": "Run graph" } },
+      this.head,
+      bar,
+      this.view,
+      this.grip,
+      this.status,
+    );
     if (typeof ResizeObserver !== "undefined") {
       const ro = new ResizeObserver(() => {
+        if (Math.abs(this.view.clientWidth - this.sizedWidth) > 8) this.autoSize();
         if (this.viewport.fitted) this.fit();
-        else this.renderer?.transform(this.viewport.t);
+        else this.transformed(this.viewport.t);
       });
       ro.observe(this.view);
       d.add(() => ro.disconnect());
+      // the header and run table above take their height when they load: the graph area makes room for them
+      const above = new ResizeObserver(() => this.autoSize());
+      this.observeAbove = (els) => els.forEach((e) => above.observe(e));
+      d.add(() => above.disconnect());
     }
+    d.listen(window, "resize", () => this.autoSize());
     onTraits(ctx, ["selected_run"], () => void this.load(selectedRun(ctx)));
     onTraits(ctx, ["selected_task"], () => this.syncSelection());
     listen(ctx, "refresh", () => void this.load(this.runId, true));
@@ -102,6 +145,7 @@ export class DagPanel {
     this.runId = runId;
     if (!runId) {
       this.clear(note("Select a run in the table to see its tasks.", "dt-dag-empty"));
+      this.setHeight(EMPTY_VIEW_H);
       return;
     }
     if (!quiet) this.clear(loading(`Loading run #${runId}…`, "dt-dag-loading"));
@@ -130,7 +174,10 @@ export class DagPanel {
     this.head.replaceChildren();
     this.legend.replaceChildren();
     this.status.textContent = "";
+    this.hint.hidden = true;
+    this.grip.hidden = true;
     setChildren(this.view, content);
+    delete this.view.dataset.detail;
   }
 
   private async show(detail: RunDetail): Promise<void> {
@@ -148,13 +195,16 @@ export class DagPanel {
     this.ctx.bus.emit("run-detail", detail);
     if (!tasks.length) {
       this.setView(note("No tasks are recorded for this run.", "dt-dag-no-tasks"));
+      this.setHeight(EMPTY_VIEW_H);
       return;
     }
     const gen = ++this.generation;
     if (tasks.length > 200) this.setView(loading(`Laying out ${formatCount(tasks.length)} tasks…`, "dt-dag-layout"));
-    const { input, index } = layoutInput(tasks);
+    const geom = geometryFor(tasks, getComputedStyle(this.view).fontFamily || FONT_FALLBACK);
+    const { input, index } = layoutInput(tasks, geom);
+    const layoutKey = `${geom.w}x${geom.h}|${key}`;
     const t0 = performance.now();
-    let layout = this.cache.get(key);
+    let layout = this.cache.get(layoutKey);
     const cached = layout !== undefined;
     try {
       layout ??= await this.layouts.layout(input);
@@ -163,26 +213,30 @@ export class DagPanel {
       return;
     }
     if (gen !== this.generation) return;
-    this.cache.set(key, layout);
+    this.cache.set(layoutKey, layout);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value ?? "");
     const t1 = performance.now();
     const renderer: Renderer = tasks.length > SVG_MAX_NODES ? new CanvasRenderer() : new SvgRenderer();
     this.setView(renderer.el);
     this.renderer = renderer;
+    this.grip.hidden = false;
     this.structure = key;
-    this.graph = { tasks, index, edges: input.edges, layout };
+    this.graph = { tasks, index, edges: input.edges, layout, geom };
     this.decor = emptyDecor();
     this.syncSelection(false);
     this.applyPlan(false);
     renderer.draw(this.graph, this.decor);
+    this.autoSize(true);
     this.fit();
     if (renderer instanceof CanvasRenderer) renderer.paintNow();
     this.search(false, false);
     const t2 = performance.now();
     const where = cached ? "cached" : this.layouts.lastMode;
-    this.status.textContent =
-      `${plural(tasks.length, "task")} · layout ${Math.round(t1 - t0)} ms (${layout.engine}, ${where}) · ` +
-      `draw ${Math.round(t2 - t1)} ms (${renderer.kind})`;
+    // timings for the benchmark (data attributes) and, with the debug flag, on screen
+    this.status.textContent = debugEnabled()
+      ? `${plural(tasks.length, "task")} · layout ${Math.round(t1 - t0)} ms (${layout.engine}, ${where}) · ` +
+        `draw ${Math.round(t2 - t1)} ms (${renderer.kind})`
+      : "";
     Object.assign(this.el.dataset, {
       layoutMs: String(Math.round(t1 - t0)),
       drawMs: String(Math.round(t2 - t1)),
@@ -200,7 +254,107 @@ export class DagPanel {
       this.graph = null;
       this.structure = "";
     }
+    this.hint.hidden = true;
+    this.grip.hidden = true;
     this.view.replaceChildren(content);
+    delete this.view.dataset.detail;
+  }
+
+  /** The view moved or zoomed: redraw, and say what is drawn (labels, or an overview with a hint to zoom in). */
+  private transformed(t: Transform): void {
+    const g = this.graph;
+    this.renderer?.transform(t);
+    if (!g) return;
+    const detail: Detail = detailAt(g.geom, t.k);
+    const b = nodeBounds(g, t);
+    Object.assign(this.view.dataset, {
+      detail,
+      zoom: t.k.toFixed(4),
+      labelPx: detail === "overview" ? "0" : (t.k * g.geom.nameFont).toFixed(1),
+      nodeBounds: [b.left, b.top, b.right, b.bottom].map((v) => v.toFixed(1)).join(","),
+    });
+    this.hint.hidden = detail !== "overview";
+    if (detail === "overview") {
+      this.hint.textContent = "Overview: zoom in (+ or the wheel) to read task names";
+      this.hint.title = `All ${plural(g.tasks.length, "task")} in view, too small to label; zoom in or use Find task to read names`;
+    }
+  }
+
+  /** Drag the grip to set the graph area's height; double-click or Home hands it back to the automatic size. */
+  private setupGrip(): void {
+    const d = this.ctx.d;
+    let drag: { id: number; y: number; h: number } | null = null;
+    d.listen(this.grip, "pointerdown", (ev: PointerEvent) => {
+      if (ev.button !== 0) return;
+      ev.preventDefault();
+      drag = { id: ev.pointerId, y: ev.clientY, h: this.view.getBoundingClientRect().height };
+      try {
+        this.grip.setPointerCapture(ev.pointerId);
+      } catch {
+        // synthetic events cannot be captured
+      }
+    });
+    d.listen(this.grip, "pointermove", (ev: PointerEvent) => {
+      if (!drag || drag.id !== ev.pointerId) return;
+      this.userHeight = true;
+      this.setHeight(drag.h + ev.clientY - drag.y);
+    });
+    const end = (ev: PointerEvent): void => {
+      if (drag?.id === ev.pointerId) drag = null;
+    };
+    d.listen(this.grip, "pointerup", end);
+    d.listen(this.grip, "pointercancel", end);
+    d.listen(this.grip, "dblclick", () => {
+      this.userHeight = false;
+      this.autoSize(true);
+    });
+    d.listen(this.grip, "keydown", (ev: KeyboardEvent) => {
+      const step = ev.key === "ArrowDown" ? 40 : ev.key === "ArrowUp" ? -40 : 0;
+      if (step) {
+        ev.preventDefault();
+        this.userHeight = true;
+        this.setHeight(this.view.getBoundingClientRect().height + step);
+      } else if (ev.key === "Home") {
+        ev.preventDefault();
+        this.userHeight = false;
+        this.autoSize(true);
+      }
+    });
+  }
+
+  private setHeight(px: number): void {
+    const next = Math.round(Math.max(MIN_VIEW_H - 30, Math.min(4000, px)));
+    if (this.view.style.height !== `${next}px`) this.view.style.height = `${next}px`;
+  }
+
+  /**
+   * Size the graph area to the graph: as tall as the graph is at the zoom that fits its width (or, when even that
+   * is an overview, at the zoom where names become readable), within what leaves the explorer on one screen.
+   */
+  private autoSize(force = false): void {
+    const g = this.graph;
+    if (!g || this.userHeight || this.ctx.d.disposed) return;
+    if (!this.observed && this.el.parentElement) {
+      this.observed = true;
+      this.observeAbove([...this.ctx.root.children].filter((c) => c !== this.el.parentElement && c.tagName !== "STYLE"));
+    }
+    const w = this.view.clientWidth || 800;
+    this.sizedWidth = this.view.clientWidth;
+    const kw = Viewport.fitZoom(g.layout.width, 1, w, 1e9);
+    const want = g.layout.height * Math.max(kw, Math.min(1, labelZoom(g.geom))) + 2 * FIT_PAD;
+    const next = Math.min(this.maxHeight(), Math.max(MIN_VIEW_H, want));
+    const now = this.view.getBoundingClientRect().height;
+    if (force || Math.abs(next - now) > 4) this.setHeight(next);
+  }
+
+  /** The tallest the graph area may be so that the whole explorer fits in the window. */
+  private maxHeight(): number {
+    const win = window.innerHeight || 800;
+    const root = this.ctx.root.getBoundingClientRect().height;
+    const body = this.el.parentElement?.getBoundingClientRect().height ?? 0;
+    const chrome = this.el.getBoundingClientRect().height - this.view.getBoundingClientRect().height;
+    const others = Math.max(0, root - body) + Math.max(0, chrome);
+    return Math.max(MIN_MAX_VIEW_H, win - others - PAGE_CHROME);
   }
 
   private renderHead(run: RunSummary): void {
@@ -304,9 +458,9 @@ export class DagPanel {
     if (cur >= 0 && centre) this.viewport.centreOn(g.layout.x[cur], g.layout.y[cur]);
   }
 
+  /** The whole graph in view; where that is too far out to read names it is drawn as an overview. */
   private fit(): void {
     const g = this.graph;
-    // Small graphs stay readable: never shrink them below 60 %.
-    if (g) this.viewport.fit(g.layout.width, g.layout.height, g.tasks.length <= 200 ? 0.6 : 0);
+    if (g) this.viewport.fit(g.layout.width, g.layout.height);
   }
 }

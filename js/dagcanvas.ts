@@ -1,11 +1,23 @@
-// Canvas renderer for large DAGs: nodes batched by colour, only what is in view, labels once zoomed in,
-// hit-testing for clicks and a text tooltip on hover.
+// Canvas renderer for large DAGs: nodes batched by colour, only what is in view, labels only where readable (see
+// detailAt), hit-testing for clicks and a text tooltip on hover.
 import { h } from "./dom";
 import { stateStyle } from "./format";
-import { type Decor, type Graph, NODE_H, NODE_W, type Renderer, nodeSubtitle, nodeTooltip, truncate } from "./dagmodel";
+import {
+  type Decor,
+  FONT_FALLBACK,
+  type Graph,
+  type Renderer,
+  detailAt,
+  fitText,
+  nameFont,
+  nodeSubtitle,
+  nodeTooltip,
+  subFont,
+} from "./dagmodel";
 import type { Transform } from "./viewport";
 
-const LABEL_ZOOM = 0.45;
+/** Nodes are at least this many CSS pixels on screen, so an overview of 10,000 tasks still shows each one. */
+const MIN_NODE_PX = 2;
 
 export class CanvasRenderer implements Renderer {
   readonly kind = "canvas" as const;
@@ -76,13 +88,18 @@ export class CanvasRenderer implements Renderer {
       this.canvas.height = Math.round(hgt * dpr);
     }
     const { k, x, y } = this.t;
+    const geom = g.geom;
+    const detail = detailAt(geom, k);
+    // in the overview a node keeps a visible size however far out the view is
+    const NW = Math.max(geom.w, MIN_NODE_PX / k);
+    const NH = Math.max(geom.h, MIN_NODE_PX / k);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, hgt);
     ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * x, dpr * y);
-    const x0 = -x / k - NODE_W;
-    const y0 = -y / k - NODE_H;
-    const x1 = (w - x) / k + NODE_W;
-    const y1 = (hgt - y) / k + NODE_H;
+    const x0 = -x / k - NW;
+    const y0 = -y / k - NH;
+    const x1 = (w - x) / k + NW;
+    const y1 = (hgt - y) / k + NH;
     const X = g.layout.x;
     const Y = g.layout.y;
     const visible = (i: number): boolean => X[i] >= x0 && X[i] <= x1 && Y[i] >= y0 && Y[i] <= y1;
@@ -97,8 +114,8 @@ export class CanvasRenderer implements Renderer {
         const b = g.edges[e + 1];
         if (hot !== (a === decor.selected || b === decor.selected)) continue;
         if (!visible(a) && !visible(b)) continue;
-        const ax = X[a] + NODE_W / 2;
-        const bx = X[b] - NODE_W / 2;
+        const ax = X[a] + geom.w / 2;
+        const bx = X[b] - geom.w / 2;
         const c = Math.max(24, (bx - ax) / 2);
         ctx.moveTo(ax, Y[a]);
         ctx.bezierCurveTo(ax + c, Y[a], bx - c, Y[b], bx, Y[b]);
@@ -124,7 +141,7 @@ export class CanvasRenderer implements Renderer {
       ctx.globalAlpha = Number(alpha);
       ctx.fillStyle = fill;
       ctx.beginPath();
-      for (const i of list) ctx.rect(X[i] - NODE_W / 2, Y[i] - NODE_H / 2, NODE_W, NODE_H);
+      for (const i of list) ctx.rect(X[i] - NW / 2, Y[i] - NH / 2, NW, NH);
       ctx.fill();
     }
     ctx.globalAlpha = 1;
@@ -132,7 +149,7 @@ export class CanvasRenderer implements Renderer {
       ctx.setLineDash(dash);
       ctx.strokeStyle = colour;
       ctx.lineWidth = width / Math.max(k, 0.15);
-      ctx.strokeRect(X[i] - NODE_W / 2, Y[i] - NODE_H / 2, NODE_W, NODE_H);
+      ctx.strokeRect(X[i] - NW / 2, Y[i] - NH / 2, NW, NH);
     };
     for (let i = 0; i < g.tasks.length; i++) {
       if (!visible(i)) continue;
@@ -144,17 +161,25 @@ export class CanvasRenderer implements Renderer {
     if (decor.selected >= 0) outline(decor.selected, fg, 3);
     ctx.setLineDash([]);
 
-    if (k >= LABEL_ZOOM) {
-      const font = getComputedStyle(this.el).fontFamily || "sans-serif";
+    if (detail !== "overview") {
+      const family = getComputedStyle(this.el).fontFamily || FONT_FALLBACK;
+      const nf = nameFont(geom, family);
+      const sf = subFont(geom, family);
+      const room = geom.w - 2 * geom.pad;
+      const nameY = geom.subFont && detail === "names" ? geom.h / 2 + geom.nameFont * 0.36 : geom.nameY;
       ctx.textBaseline = "alphabetic";
       for (let i = 0; i < g.tasks.length; i++) {
         if (!visible(i)) continue;
         const t = g.tasks[i];
+        const left = X[i] - geom.w / 2 + geom.pad;
+        const top = Y[i] - geom.h / 2;
         ctx.fillStyle = stateStyle(t.state).color;
-        ctx.font = `600 12px ${font}`;
-        ctx.fillText(truncate(t.name, 19), X[i] - NODE_W / 2 + 9, Y[i] - NODE_H / 2 + 16);
-        ctx.font = `10px ${font}`;
-        ctx.fillText(nodeSubtitle(t), X[i] - NODE_W / 2 + 9, Y[i] - NODE_H / 2 + 30);
+        ctx.font = nf;
+        ctx.fillText(fitText(t.name, room, nf), left, top + nameY);
+        if (detail === "full") {
+          ctx.font = sf;
+          ctx.fillText(fitText(nodeSubtitle(t), room, sf), left, top + geom.subY);
+        }
       }
     }
   }
@@ -166,7 +191,7 @@ export class CanvasRenderer implements Renderer {
     const gx = (ev.clientX - rect.left - this.t.x) / this.t.k;
     const gy = (ev.clientY - rect.top - this.t.y) / this.t.k;
     for (let i = g.tasks.length - 1; i >= 0; i--) {
-      if (Math.abs(gx - g.layout.x[i]) <= NODE_W / 2 && Math.abs(gy - g.layout.y[i]) <= NODE_H / 2) return i;
+      if (Math.abs(gx - g.layout.x[i]) <= g.geom.w / 2 && Math.abs(gy - g.layout.y[i]) <= g.geom.h / 2) return i;
     }
     return -1;
   }

@@ -1,7 +1,21 @@
-// SVG renderer of the DAG (up to SVG_MAX_NODES tasks): one group per task with its name, duration and tooltip.
+// SVG renderer of the DAG (up to SVG_MAX_NODES tasks): one group per task with its name, duration and tooltip;
+// labels are drawn only at zooms where they are readable (see detailAt), else the nodes are coloured boxes.
 import { svg } from "./dom";
 import { stateStyle } from "./format";
-import { type Decor, type Graph, NODE_H, NODE_W, type Renderer, edgePath, nodeSubtitle, nodeTooltip, truncate } from "./dagmodel";
+import {
+  type Decor,
+  type Detail,
+  FONT_FALLBACK,
+  type Graph,
+  type Renderer,
+  detailAt,
+  edgePath,
+  fitText,
+  nameFont,
+  nodeSubtitle,
+  nodeTooltip,
+  subFont,
+} from "./dagmodel";
 import type { Transform } from "./viewport";
 
 let uid = 0;
@@ -13,6 +27,9 @@ export class SvgRenderer implements Renderer {
   private nodes: SVGGElement[] = [];
   private edgeEls: SVGPathElement[] = [];
   private readonly marker: string;
+  private graph: Graph | null = null;
+  private detail: Detail | null = null;
+  private family = FONT_FALLBACK;
 
   constructor() {
     this.marker = `dt-arrow-${++uid}`;
@@ -36,6 +53,11 @@ export class SvgRenderer implements Renderer {
   }
 
   draw(graph: Graph, decor: Decor): void {
+    this.graph = graph;
+    this.detail = null;
+    this.family = (this.el.isConnected && getComputedStyle(this.el).fontFamily) || FONT_FALLBACK;
+    const { w, h, pad, nameY } = graph.geom;
+    const font = nameFont(graph.geom, this.family);
     const edges = svg("g", { class: "dt-edges" });
     const nodes = svg("g", { class: "dt-nodes" });
     this.edgeEls = [];
@@ -50,12 +72,12 @@ export class SvgRenderer implements Renderer {
         "data-testid": "dt-dag-node",
         "data-index": i,
         "data-task-id": t.id,
-        transform: `translate(${graph.layout.x[i] - NODE_W / 2},${graph.layout.y[i] - NODE_H / 2})`,
+        transform: `translate(${graph.layout.x[i] - w / 2},${graph.layout.y[i] - h / 2})`,
       });
-      const rect = svg("rect", { width: NODE_W, height: NODE_H, rx: 6, ry: 6 });
-      const name = svg("text", { class: "dt-node-name", x: 9, y: 16 });
-      name.textContent = truncate(t.name, 19);
-      const sub = svg("text", { class: "dt-node-sub", x: 9, y: 30 });
+      const rect = svg("rect", { width: w, height: h, rx: 5, ry: 5 });
+      const name = svg("text", { class: "dt-node-name", x: pad, y: nameY, "font-size": graph.geom.nameFont });
+      name.textContent = fitText(t.name, w - 2 * pad, font);
+      const sub = svg("text", { class: "dt-node-sub", x: pad, y: graph.geom.subY, "font-size": graph.geom.subFont || 1 });
       const title = svg("title");
       g.append(title, rect, name, sub);
       nodes.appendChild(g);
@@ -74,7 +96,7 @@ export class SvgRenderer implements Renderer {
       rect.style.fill = style.background;
       name.style.fill = style.color;
       sub.style.fill = style.color;
-      sub.textContent = nodeSubtitle(t);
+      if (graph.geom.subFont) sub.textContent = fitText(nodeSubtitle(t), graph.geom.w - 2 * graph.geom.pad, subFont(graph.geom, this.family));
       const plan = decor.plan?.get(i);
       title.textContent = nodeTooltip(t, plan);
       g.setAttribute("data-state", t.state);
@@ -92,6 +114,16 @@ export class SvgRenderer implements Renderer {
 
   transform(t: Transform): void {
     this.view.setAttribute("transform", `translate(${t.x},${t.y}) scale(${t.k})`);
+    const g = this.graph;
+    if (!g) return;
+    const detail = detailAt(g.geom, t.k);
+    if (detail === this.detail) return;
+    this.detail = detail;
+    for (const d of ["full", "names", "overview"] as const) this.el.classList.toggle(`dt-detail-${d}`, d === detail);
+    // a two-line node showing its name only centres it
+    const { h, nameFont: size, nameY, subFont: sub } = g.geom;
+    const y = sub && detail === "names" ? h / 2 + size * 0.36 : nameY;
+    for (const node of this.nodes) node.children[2]?.setAttribute("y", String(y));
   }
 
   nodeAt(ev: MouseEvent): number {

@@ -10,6 +10,9 @@ export interface LayoutInput {
   nodeWidth: number;
   nodeHeight: number;
   engine?: "auto" | "dagre" | "layered";
+  /** Horizontal space between ranks (default RANK_GAP) and vertical space between nodes (default NODE_GAP). */
+  rankGap?: number;
+  nodeGap?: number;
 }
 
 export interface LayoutResult {
@@ -114,7 +117,7 @@ export function computeLayout(input: LayoutInput): LayoutResult {
 
 function dagreLayout(input: LayoutInput): LayoutResult {
   const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: "LR", nodesep: NODE_GAP, ranksep: RANK_GAP, marginx: MARGIN, marginy: MARGIN });
+  g.setGraph({ rankdir: "LR", nodesep: input.nodeGap ?? NODE_GAP, ranksep: input.rankGap ?? RANK_GAP, marginx: MARGIN, marginy: MARGIN });
   g.setDefaultEdgeLabel(() => ({}));
   for (let i = 0; i < input.n; i++) g.setNode(String(i), { width: input.nodeWidth, height: input.nodeHeight });
   for (let e = 0; e < input.edges.length; e += 2) g.setEdge(String(input.edges[e]), String(input.edges[e + 1]));
@@ -163,7 +166,8 @@ function layeredLayout(input: LayoutInput): LayoutResult {
   }
   for (let r = 1; r <= maxRank; r++) sweep(layers[r], adj.predStart, adj.pred);
 
-  const S = H + NODE_GAP;
+  const S = H + (input.nodeGap ?? NODE_GAP);
+  const rankGap = input.rankGap ?? RANK_GAP;
   const y = new Float64Array(n);
   layers[0]?.forEach((v, i) => (y[v] = i * S));
   const pack = (layer: number[], start: Int32Array, list: Int32Array, blend: number): void => {
@@ -198,10 +202,10 @@ function layeredLayout(input: LayoutInput): LayoutResult {
   if (n === 0) minY = maxY = 0;
   const x = new Float64Array(n);
   for (let v = 0; v < n; v++) {
-    x[v] = MARGIN + W / 2 + rank[v] * (W + RANK_GAP);
+    x[v] = MARGIN + W / 2 + rank[v] * (W + rankGap);
     y[v] = y[v] - minY + MARGIN + H / 2;
   }
-  const width = 2 * MARGIN + (maxRank + 1) * W + maxRank * RANK_GAP;
+  const width = 2 * MARGIN + (maxRank + 1) * W + maxRank * rankGap;
   const height = 2 * MARGIN + (maxY - minY) + H;
   return { x, y, width, height, engine: "layered", routes: null, ms: 0 };
 }

@@ -77,12 +77,16 @@ const HEADER = `
 .dt-menu-pop label:hover { background: var(--dt-accent-soft); }
 .dt-store { margin-left: auto; color: var(--dt-fg2); font-size: var(--dt-small); max-width: 40%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .dt-message { flex-basis: 100%; color: var(--dt-fg2); }
+.dt-date { width: 17ch; font-family: var(--dt-mono); font-size: var(--dt-code-size); font-variant-numeric: tabular-nums; }
+.dt-input[aria-invalid="true"] { border-color: var(--dt-error); outline: 1px solid var(--dt-error); }
+.dt-range-error { flex-basis: 100%; color: var(--dt-error); font-size: var(--dt-small); }
+.dt-zone { white-space: nowrap; }
 .dt-message:empty { display: none; }
 `;
 
 const TABLE = `
 .dt-runs { margin-top: 8px; }
-.dt-runs-scroll { max-height: 340px; overflow: auto; border: 1px solid var(--dt-border); border-radius: 4px; }
+.dt-runs-scroll { max-height: min(340px, 32vh); overflow: auto; border: 1px solid var(--dt-border); border-radius: 4px; }
 .dt-table { border-collapse: collapse; width: 100%; }
 .dt-table th { position: sticky; top: 0; z-index: 1; background: var(--dt-bg2); color: var(--dt-fg2); font-weight: 600; text-align: left;
   font-size: var(--dt-small); padding: 4px 8px; border-bottom: 1px solid var(--dt-border); white-space: nowrap; }
@@ -99,17 +103,17 @@ const TABLE = `
 `;
 
 const BODY = `
-.dt-body { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 8px; }
+.dt-body { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 8px; align-items: stretch; }
 .dt-dagpanel { flex: 3 1 460px; min-width: 0; border: 1px solid var(--dt-border); border-radius: 4px; display: flex; flex-direction: column;
-  height: 480px; resize: vertical; overflow: hidden; min-height: 240px; }
-.dt-runhead { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; padding: 6px 8px; border-bottom: 1px solid var(--dt-border); }
+  overflow: hidden; }
+.dt-runhead { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 10px; padding: 4px 8px; border-bottom: 1px solid var(--dt-border); }
 .dt-runhead .dt-title { font-weight: 600; }
-.dt-dagbar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; padding: 4px 8px; border-bottom: 1px solid var(--dt-border); }
+.dt-dagbar { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; padding: 3px 8px; border-bottom: 1px solid var(--dt-border); }
 .dt-dagbar .dt-input { width: 170px; }
 .dt-legend { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; font-size: var(--dt-small); color: var(--dt-fg2); }
 .dt-legend span { display: inline-flex; align-items: center; gap: 4px; }
 .dt-swatch-reused { width: 14px; height: 9px; border: 1.5px dashed var(--dt-fg2); border-radius: 2px; }
-.dt-dagview { position: relative; flex: 1; min-height: 0; overflow: hidden; cursor: grab; background: var(--dt-bg); touch-action: none; }
+.dt-dagview { position: relative; flex: 1 0 auto; min-height: 0; overflow: hidden; cursor: grab; background: var(--dt-bg); touch-action: none; }
 .dt-dagview.dt-panning { cursor: grabbing; }
 .dt-dagview svg, .dt-dagview canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; }
 .dt-dagview .dt-note { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; text-align: center; }
@@ -119,8 +123,16 @@ const BODY = `
 .dt-node rect { stroke: color-mix(in srgb, var(--dt-fg) 25%, transparent); stroke-width: 1; }
 .dt-node.dt-reused rect { stroke: var(--dt-fg); stroke-dasharray: 5 3; stroke-width: 1.5; }
 .dt-node text { font-family: var(--dt-font); pointer-events: none; }
-.dt-node .dt-node-name { font-size: 12px; font-weight: 600; }
-.dt-node .dt-node-sub { font-size: 10px; opacity: .85; }
+.dt-node .dt-node-name { font-weight: 600; }
+.dt-node .dt-node-sub { opacity: .9; }
+.dt-detail-names .dt-node-sub, .dt-detail-overview .dt-node text { display: none; }
+.dt-dag-hint { margin-left: auto; font-size: var(--dt-small); color: var(--dt-fg2); background: var(--dt-accent-soft);
+  border-radius: 4px; padding: 1px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 100%; }
+.dt-dag-grip { flex: none; height: 8px; cursor: ns-resize; border-top: 1px solid var(--dt-border); background: var(--dt-bg2); position: relative; touch-action: none; }
+.dt-dag-grip::after { content: ""; position: absolute; left: 50%; top: 2px; width: 36px; height: 3px; margin-left: -18px; border-radius: 2px;
+  background: var(--dt-border-strong); }
+.dt-dag-grip:hover::after, .dt-dag-grip:focus-visible::after { background: var(--dt-accent); }
+.dt-dag-grip:focus-visible { outline: none; }
 .dt-node.dt-match rect { stroke: var(--dt-accent); stroke-width: 3; stroke-dasharray: none; }
 .dt-node.dt-current rect { stroke-width: 4.5; }
 .dt-node.dt-sel rect { stroke: var(--dt-fg); stroke-width: 3; stroke-dasharray: none; }
@@ -130,7 +142,10 @@ const BODY = `
 .dt-tooltip { position: absolute; pointer-events: none; z-index: 5; background: var(--dt-bg); border: 1px solid var(--dt-border-strong); border-radius: 4px;
   padding: 3px 6px; font-size: var(--dt-small); box-shadow: 0 2px 8px rgba(0,0,0,.15); white-space: pre; }
 .dt-dagstatus { padding: 2px 8px; font-size: var(--dt-small); color: var(--dt-fg3); border-top: 1px solid var(--dt-border); }
-.dt-taskpanel { flex: 2 1 400px; min-width: 0; border: 1px solid var(--dt-border); border-radius: 4px; display: flex; flex-direction: column; height: 480px; }
+.dt-dagstatus:empty { display: none; }
+/* contain: size: the task panel takes the graph panel's height (at least its min-height), whatever its content */
+.dt-taskpanel { flex: 2 1 400px; min-width: 0; border: 1px solid var(--dt-border); border-radius: 4px; display: flex; flex-direction: column;
+  min-height: 340px; contain: size; }
 .dt-taskpanel[hidden] { display: none; }
 .dt-taskhead { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 8px; padding: 6px 8px; border-bottom: 1px solid var(--dt-border); }
 .dt-taskhead .dt-title { font-weight: 600; overflow-wrap: anywhere; }

@@ -69,3 +69,12 @@ export function requestKey(): string {
   keyCounter += 1;
   return `rk-${Date.now().toString(36)}-${keyCounter}-${Math.random().toString(36).slice(2, 10)}`;
 }
+
+/** `localStorage["datatailr:debug"] = "1"` shows developer details (layout and draw timings) in the explorer. */
+export function debugEnabled(): boolean {
+  try {
+    return globalThis.localStorage?.getItem("datatailr:debug") === "1";
+  } catch {
+    return false;
+  }
+}

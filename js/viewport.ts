@@ -9,12 +9,18 @@ export interface Transform {
 
 export const MIN_ZOOM = 0.02;
 export const MAX_ZOOM = 4;
+/** Fit never enlarges a small graph beyond its natural size. */
+export const MAX_FIT_ZOOM = 1;
+/** Space kept around the graph by Fit, in CSS pixels. */
+export const FIT_PAD = 12;
 const DRAG_THRESHOLD = 4;
 
 export class Viewport {
   t: Transform = { k: 1, x: 0, y: 0 };
   /** The view shows the last fit (no pan or zoom since): a resize fits again. */
   fitted = false;
+  /** The smallest zoom: MIN_ZOOM, or less when that is what fits the whole graph. */
+  private floor = MIN_ZOOM;
   private drag: { id: number; sx: number; sy: number; ox: number; oy: number; moved: boolean } | null = null;
   private suppressClick = false;
 
@@ -71,7 +77,7 @@ export class Viewport {
 
   set(t: Transform): void {
     this.fitted = false;
-    this.t = { k: Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, t.k)), x: t.x, y: t.y };
+    this.t = { k: Math.min(MAX_ZOOM, Math.max(this.floor, t.k)), x: t.x, y: t.y };
     this.onChange(this.t);
   }
 
@@ -80,20 +86,23 @@ export class Viewport {
     const { w, h } = this.size();
     const px = cx ?? w / 2;
     const py = cy ?? h / 2;
-    const k = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.t.k * factor));
+    const k = Math.min(MAX_ZOOM, Math.max(this.floor, this.t.k * factor));
     const gx = (px - this.t.x) / this.t.k;
     const gy = (py - this.t.y) / this.t.k;
     this.set({ k, x: px - gx * k, y: py - gy * k });
   }
 
-  /** Show the whole graph (at most 100 %); below `minZoom` keep that zoom and show the graph's start. */
-  fit(gw: number, gh: number, minZoom = MIN_ZOOM): void {
+  /** The zoom at which a graph of gw × gh fits a view of w × h (at most MAX_FIT_ZOOM). */
+  static fitZoom(gw: number, gh: number, w: number, h: number): number {
+    return Math.min(MAX_FIT_ZOOM, (w - 2 * FIT_PAD) / Math.max(gw, 1), (h - 2 * FIT_PAD) / Math.max(gh, 1));
+  }
+
+  /** Show the whole graph, centred, at most at 100 %. */
+  fit(gw: number, gh: number): void {
     const { w, h } = this.size();
-    const pad = 16;
-    const k = Math.max(MIN_ZOOM, minZoom, Math.min(1, (w - 2 * pad) / Math.max(gw, 1), (h - 2 * pad) / Math.max(gh, 1)));
-    const x = gw * k <= w - 2 * pad ? (w - gw * k) / 2 : pad;
-    const y = gh * k <= h - 2 * pad ? (h - gh * k) / 2 : pad;
-    this.set({ k, x, y });
+    const k = Math.max(1e-4, Viewport.fitZoom(gw, gh, w, h));
+    this.floor = Math.min(MIN_ZOOM, k);
+    this.set({ k, x: (w - gw * k) / 2, y: (h - gh * k) / 2 });
     this.fitted = true;
   }
 

@@ -8,10 +8,14 @@ import {
   formatTime,
   fromLocalInput,
   isActive,
+  matchPreset,
+  parseLocalInput,
   presetRange,
   stateLabel,
   stateStyle,
   toLocalInput,
+  utcOffset,
+  zoneLabel,
 } from "./format";
 
 describe("formatDuration", () => {
@@ -80,4 +84,34 @@ test("excerpt keeps one line and marks the cut", () => {
   expect(excerpt("a\nb   c")).toBe("a b c");
   expect(excerpt("x".repeat(200), 10)).toBe(`${"x".repeat(9)}…`);
   expect(excerpt(null)).toBe("");
+});
+
+test("typed dates are ISO 24-hour in the browser's zone; impossible ones are errors, never rolled over", () => {
+  const iso = (y: number, mo: number, d: number, h = 0, mi = 0): string =>
+    new Date(y, mo - 1, d, h, mi).toISOString().replace(/\.\d{3}Z$/, "Z");
+  expect(parseLocalInput("2026-11-20 14:30")).toEqual({ ok: true, iso: iso(2026, 11, 20, 14, 30) });
+  expect(parseLocalInput("2026-11-20T14:30")).toEqual({ ok: true, iso: iso(2026, 11, 20, 14, 30) });
+  expect(parseLocalInput("2026-11-20")).toEqual({ ok: true, iso: iso(2026, 11, 20) });
+  expect(parseLocalInput("  ")).toEqual({ ok: true, iso: "" });
+  for (const bad of ["2026-02-30 10:00", "2026-11-20 24:00", "2026-13-01", "11/20/2026 2:30 PM", "yesterday"]) {
+    const parsed = parseLocalInput(bad);
+    expect(parsed.ok, bad).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain("YYYY-MM-DD HH:MM");
+  }
+  expect(toLocalInput(iso(2026, 11, 20, 14, 30))).toBe("2026-11-20 14:30");
+});
+
+test("a range matching a preset lights it, within 1 % of the span for time spent open", () => {
+  const now = Date.parse("2026-11-20T12:00:00Z");
+  expect(matchPreset(presetRange("7d", now).start, "", now)).toBe("7d");
+  expect(matchPreset(presetRange("7d", now).start, "", now + 3_600_000)).toBe("7d");
+  expect(matchPreset(presetRange("24h", now).start, "", now)).toBe("24h");
+  expect(matchPreset("", "", now)).toBe("all");
+  expect(matchPreset(presetRange("7d", now).start, "2026-11-20T00:00:00Z", now)).toBeNull();
+  expect(matchPreset("2026-11-10T00:00:00Z", "", now)).toBeNull();
+});
+
+test("the zone label names the zone and its offset", () => {
+  expect(zoneLabel()).toMatch(/^times in (UTC|UTC[+-]\d\d:\d\d|\S+ \(UTC(?:[+-]\d\d:\d\d)?\))$/);
+  expect(utcOffset()).toMatch(/^UTC([+-]\d\d:\d\d)?$/);
 });

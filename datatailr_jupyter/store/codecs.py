@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -309,9 +310,24 @@ def encode_to_file(value: object, directory: str | os.PathLike[str]) -> EncodedR
     path = Path(directory) / f"{uuid.uuid4().hex}.part"
     try:
         return _encode_into(value, path)
+    except OSError as exc:
+        # numpy checks the room first (fallocate) and says "Not enough free space to write ...", with no errno
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT) or "free space" in str(exc) or _no_room(path.parent)
+        path.unlink(missing_ok=True)
+        if full and exc.errno != errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f"No space left on device for the result in {path.parent} ({exc})") from exc
+        raise
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def _no_room(directory: Path) -> bool:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
 
 
 def write_staging_file(data: bytes | memoryview, directory: str | os.PathLike[str]) -> str:

@@ -309,3 +309,32 @@ def test_mutated_safe_results_decode_or_raise_result_decode_error(codec: str, da
         decode(_meta(codec), mutated, trusted=False)
     except ResultDecodeError as exc:  # any other exception fails the test
         assert "rerun the task" in str(exc)
+
+
+def test_a_result_file_that_cannot_be_written_is_removed_and_a_full_disk_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from datatailr_jupyter.store import codecs
+
+    def no_room(value: object, path: Path) -> object:
+        path.write_bytes(b"the first bytes")
+        raise OSError("Not enough free space to write 10 bytes after offset 0")  # numpy's words, no errno
+
+    monkeypatch.setattr(codecs, "_encode_into", no_room)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        codecs.encode_to_file([1, 2], tmp_path)
+    assert info.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []
+
+    def broken(value: object, path: Path) -> object:
+        path.write_bytes(b"x")
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(codecs, "_encode_into", broken)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        codecs.encode_to_file([1, 2], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(OSError):
+        codecs.write_staging_file(b"data", tmp_path / "missing-dir")
+    assert codecs.write_staging_file(b"data", tmp_path).endswith(".part")

@@ -16,6 +16,7 @@ from datatailr_jupyter import Client, connect
 from datatailr_jupyter.models import RunState, TaskError, Trigger
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
+from datatailr_jupyter.store.registry import open_store
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday
 SALES = "Daily Sales Report"
@@ -107,7 +108,7 @@ def _sales_run(store: RunStore, env: str, start: datetime, fail: bool, rerun_of:
 def build_store(path: Path) -> Built:
     """Two workflows in dev and prod: completed and failed runs, a rerun family, results of every codec, logs."""
     built = Built(url=f"sqlite://{path}")
-    client = connect(built.url)
+    client = Client(open_store(built.url))
     store = client.store
     try:
         store.register_version(VersionSpec(workflow=SALES, definition=_definition(SALES_TASKS), definition_hash="s1"))

@@ -13,6 +13,7 @@ from IPython.testing.globalipapp import get_ipython
 from datatailr_jupyter.errors import InvalidArgumentError
 from datatailr_jupyter.explorer import Explorer, widget
 from datatailr_jupyter.explorer.magic import dt_runs
+from datatailr_jupyter.store.registry import open_store
 
 from .conftest import Built
 
@@ -78,8 +79,16 @@ def test_a_workflow_without_runs_in_the_env_is_selected_with_a_notice(ip: Intera
 
 
 def test_an_empty_store_is_pointed_out(ip: InteractiveShell, tmp_path: Path) -> None:
-    w = magic(ip, f"--store {tmp_path / 'typo'}")
+    open_store(f"sqlite://{tmp_path / 'empty'}").close()  # a store made by a writer, with nothing in it yet
+    w = magic(ip, f"--store {tmp_path / 'empty'}")
     assert "has no workflows yet" in w.message and w.workflow == ""
+
+
+def test_a_store_path_with_no_store_is_one_line_and_creates_nothing(
+    ip: InteractiveShell, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert "no run store at" in _one_line_error(ip, capsys, f"--store {tmp_path / 'typo'}")
+    assert not (tmp_path / "typo").exists()
 
 
 def test_store_flag_opens_that_store(ip: InteractiveShell, built_store: Built, monkeypatch: pytest.MonkeyPatch,

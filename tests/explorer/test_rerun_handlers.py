@@ -10,10 +10,11 @@ from typing import Any
 import comm
 import pytest
 
-from datatailr_jupyter import Client, connect
+from datatailr_jupyter import Client
 from datatailr_jupyter.explorer import Explorer
 from datatailr_jupyter.explorer.handlers import Context, dispatch
 from datatailr_jupyter.models import RunState
+from datatailr_jupyter.store.registry import open_store
 
 from .flows import make_pipeline
 from .test_protocol import RecordingComm, answer, send
@@ -22,7 +23,7 @@ from .test_protocol import RecordingComm, answer, send
 @pytest.fixture()
 def failed_run(tmp_path: Path) -> Iterator[tuple[Client, int, Path]]:
     """A client on a fresh store holding one failed run of the pipeline (its marker removed afterwards)."""
-    client = connect(f"sqlite://{tmp_path / 'store'}")
+    client = Client(open_store(f"sqlite://{tmp_path / 'store'}"))
     marker = tmp_path / "fail"
     marker.touch()
     handle: Any = make_pipeline(marker)(local_run=True, env="prod", store=client.store, executor="thread")

@@ -11,7 +11,7 @@ STAMPS := .make
 FRONTEND_SOURCES := $(shell find js labextension/src -type f \( -name '*.ts' -o -name '*.mjs' -o -name '*.css' \) \
 	-not -name '*.test.ts' -not -path '*/test/*' -not -path '*/bench/*' 2>/dev/null)
 
-.PHONY: demo shell test install install-test frontend browser lint typecheck pytest vitest bench screenshots clean
+.PHONY: demo shell test chaos install install-test frontend browser lint typecheck pytest vitest bench screenshots clean
 
 # the demo store is filled once (a second run adds nothing); JupyterLab opens on a copy of the tutorial in
 # demo-notebooks/, so the tracked notebook never changes by using it
@@ -73,6 +73,10 @@ typecheck: install-test
 
 pytest: install-test
 	$(BIN)/python -m pytest -q
+
+# the chaos suite at full size (kills, a 3-minute soak, full disks, hostile input); `make test` runs it quick
+chaos: install-test
+	DT_CHAOS=full $(BIN)/python -m pytest -q -m chaos -p no:cacheprovider
 
 vitest: $(STAMPS)/npm
 	npm test --silent

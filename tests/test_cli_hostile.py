@@ -12,6 +12,7 @@ import pytest
 
 from datatailr_jupyter.cli import main
 from datatailr_jupyter.engine import task, workflow
+from tests import chaos
 
 HOSTILE = [
     "99999999999999999999",
@@ -94,6 +95,7 @@ def test_hostile_values_get_one_clear_line_and_a_non_zero_exit(
         assert "Traceback" not in err + out, f"{shown} in {command}: {err}"
         assert err.count("\n") == 1 and "error: " in err, f"{shown} in {command}: {err[:300]!r}"
         assert "\x1b" not in err and "\x00" not in err
+    chaos.record(f"dt {command[0]} hostile values", tried=len(HOSTILE), tracebacks=0)
 
 
 def test_unreadable_and_missing_files_are_one_line(

@@ -20,9 +20,10 @@ import pytest
 
 from datatailr_jupyter.models import RunQuery, RunState, Trigger
 from datatailr_jupyter.store.sqlite import SqliteRunStore
+from tests import chaos
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = float(os.environ.get("DT_SOAK_SECONDS", "30"))
+SECONDS = float(os.environ.get("DT_SOAK_SECONDS", chaos.size(30, 180)))
 
 
 def _start(role: str, store: Path, out: Path, seconds: float) -> subprocess.Popen[bytes]:
@@ -88,6 +89,10 @@ def test_writers_readers_scheduler_and_explorer_together_lose_nothing_and_never_
         f"{reader_ops} reader/explorer operations, {len(errors)} errors, {len(scheduled)} scheduled runs, "
         f"integrity {integrity}"
     )
+    chaos.record(
+        "soak", seconds=round(elapsed), writers=3, readers=2, runs=len(reported), reader_ops=reader_ops,
+        scheduled_runs=len(scheduled), errors=len(errors), integrity=integrity,
+    )  # fmt: skip
     assert errors == [], errors[:5]
     assert len(reported) == len(set(reported)) and reported, "run ids are unique"
     lost = [run_id for run_id in reported if every.get(run_id) != "completed"]

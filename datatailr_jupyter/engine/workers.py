@@ -10,10 +10,10 @@ staging directory, everything else is encoded in memory (and spilled to a stagin
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import traceback
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -189,18 +189,13 @@ def _approx_nbytes(value: Any) -> int:
 
 def encode_result(value: Any, staging_dir: str | None) -> EncodedResult:
     """Encode a task's return value with the store codecs; large values are written to ``staging_dir``."""
-    from ..store.codecs import encode, encode_to_file
+    from ..store.codecs import encode, encode_to_file, write_staging_file
 
     if staging_dir is not None and _approx_nbytes(value) > SPILL_BYTES:
         return encode_to_file(value, staging_dir)
     encoded = encode(value)
     if staging_dir is not None and encoded.data is not None and len(encoded.data) > SPILL_BYTES:
-        path = os.path.join(staging_dir, f"{uuid.uuid4().hex}.part")
-        with open(path, "wb") as fh:
-            fh.write(encoded.data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return EncodedResult(meta=encoded.meta, path=path)
+        return EncodedResult(meta=encoded.meta, path=write_staging_file(encoded.data, staging_dir))
     return encoded
 
 
@@ -278,7 +273,21 @@ def _encode_error(exc: Exception, name: str, value: Any) -> TaskError:
     if isinstance(exc, ResultEncodeError):
         error = _task_error(exc)
         return TaskError(type=error.type, message=f"{name!r}: {error.message}", traceback=error.traceback)
+    if _disk_full(exc):
+        error = _task_error(exc)
+        message = (
+            f"the value returned by {name!r} ({type(value).__qualname__}) could not be written to the run store: "
+            f"{error.message}; free disk space where the store is (large task logs and results are the usual "
+            "cause), then rerun the task"
+        )
+        return TaskError(type=error.type, message=message, traceback=error.traceback)
     return _task_error(exc, f"the value returned by {name!r} ({type(value).__qualname__}) cannot be stored: ")
+
+
+def _disk_full(exc: Exception) -> bool:
+    return isinstance(exc, OSError) and (
+        exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc)
+    )
 
 
 def _task_error(exc: BaseException, prefix: str = "") -> TaskError:

@@ -26,7 +26,7 @@ from ..errors import (
 from ..models import RunDetail, RunState, TaskRun, Trigger, Version
 from ..store.protocols import RunStore
 from .clock import Clock, system_clock
-from .executors import Executor
+from .executors import Executor, check_max_workers
 from .graph import Blueprint
 from .handle import RunHandle
 from .launch import execute_run, open_run_store, start_run
@@ -251,6 +251,7 @@ def rerun(
     clock: Clock = system_clock,
 ) -> RunHandle:
     """Rerun ``run_id`` as a new run (partial by default; see the module docstring) and return its handle."""
+    check_max_workers(max_workers)  # before a run is recorded that could not start
     s = open_run_store(store)
     detail = s.get_run(int(run_id))
     plan = _plan(s, detail, version, full, from_task)

@@ -27,7 +27,7 @@ from ..errors import CodeLoadError, DatatailrJupyterError, NotFoundError
 from ..models import RunQuery, RunState, Trigger, Version, utcnow
 from ..store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
 from .clock import Clock
-from .executors import Executor
+from .executors import Executor, check_max_workers
 from .graph import Blueprint
 from .launch import engine_owner, execute_run, start_run
 from .schedule import latest_tick, ticks_between
@@ -253,6 +253,7 @@ def scheduler_tick(
     one line and, once its tick is claimed, recorded as that tick's failed run; the pass goes on with the others.
     ``seen`` and ``said`` carry the ticks seen and the errors logged from one pass to the next.
     """
+    check_max_workers(max_workers)  # before a tick is claimed and its run recorded
     work = _Pass(
         store, now, executor, max_workers, clock or _FixedClock(utcnow), log,
         {} if seen is None else seen, {} if said is None else said,
@@ -285,6 +286,7 @@ def run_scheduler(
     """
     if poll_interval <= 0:
         raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval}")
+    check_max_workers(max_workers)
     stop = stop or threading.Event()
     seen: dict[tuple[str, str], datetime] = {}
     said: dict[tuple[str, str], str] = {}

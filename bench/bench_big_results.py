@@ -27,35 +27,9 @@ from typing import Any
 import numpy as np
 
 from datatailr_jupyter.engine import task, workflow
-from datatailr_jupyter.models import ResultMeta
-from datatailr_jupyter.store.codecs import CODECS
 from datatailr_jupyter.store.sqlite import SqliteRunStore
 
 MB = 1 << 20
-
-
-class FileResultStore(SqliteRunStore):
-    """The embedded store with ``result_file()`` (where a result's bytes are on this machine), which the engine
-    uses to hand a worker the file of an upstream result instead of its bytes. Stands in for the store's own
-    method where the store does not have one: results of the run itself only."""
-
-    def result_file(self, run_id: int, task_id: int) -> tuple[ResultMeta, Path] | None:
-        found = [t for t in self.get_run(run_id).tasks if t.id == task_id]
-        if not found or found[0].result is None or found[0].reused_from_run is not None:
-            return None
-        meta = found[0].result
-        path = self.path / "results" / str(run_id) / f"{task_id}{CODECS[meta.codec].ext}"
-        try:
-            return (meta, path) if path.stat().st_size == meta.bytes else None
-        except OSError:
-            return None  # kept in the database row
-
-
-def open_bench_store(path: Path) -> SqliteRunStore:
-    """The store the engine runs on: the embedded one if it can locate result files, else the stand-in."""
-    if hasattr(SqliteRunStore, "result_file"):
-        return SqliteRunStore(path)
-    return FileResultStore(path)
 
 
 def peak_kb(pid: int | str = "self") -> int:
@@ -99,7 +73,7 @@ def engine(store_dir: Path, size: int) -> dict[str, Any]:
     """Run in a fresh process: a warm-up run, then the measured one; returns the figures."""
     from datatailr_jupyter.engine.procpool import _SHARED
 
-    store = open_bench_store(store_dir)
+    store = SqliteRunStore(store_dir)
     n = size // 8
     big_result(1000, 0.05, local_run=True, store=store, executor="process", max_workers=2)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -120,7 +94,6 @@ def engine(store_dir: Path, size: int) -> dict[str, Any]:
         "producer_peak_mb": max((peak_kb(p) for p in producer), default=0) / 1024,
         "consumer_peak_mb": out["peak_kb"] / 1024,
         "consumer_ok": out["ok"],
-        "file_inputs": isinstance(store, FileResultStore) or hasattr(store, "result_file"),
     }
 
 
@@ -151,7 +124,7 @@ def main() -> None:
         return
     size = int((1536 if args.full else args.mb) * MB)
     r = measure(size, args.dir)
-    print(f"array {r['size_mb']:,.0f} MiB (float64), store locates result files: {r['file_inputs']}")
+    print(f"array {r['size_mb']:,.0f} MiB (float64)")
     size_mb = r["size_mb"]
     print(f"  producer worker peak RSS  {r['producer_peak_mb']:8,.0f} MiB  ({r['producer_peak_mb'] / size_mb:.2f}x)")
     print(f"  engine peak RSS growth    {r['engine_growth_mb']:8,.0f} MiB  (peak {r['engine_peak_mb']:,.0f} MiB)")

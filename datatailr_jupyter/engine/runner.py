@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import RunState, TaskError
-from ..store.protocols import RunStore, RunUpdate, TaskUpdate
+from ..store.protocols import RunStore, RunUpdate, TaskUpdate, result_file_of
 from .clock import Clock, system_clock
 from .executors import Executor, Started
 from .graph import SYSTEM_PARAMS, Blueprint
@@ -254,8 +254,7 @@ class RunLoop:
         if ref in self.values:
             return self.values[ref]
         # A result in a file of a local store goes to a worker as its path: the worker reads (maps) it itself.
-        locate = None if self.executor.in_process else getattr(self.store, "result_file", None)
-        located = locate(*self.stored[ref]) if locate is not None else None
+        located = None if self.executor.in_process else result_file_of(self.store, *self.stored[ref])
         if located is not None:
             file_meta, path = located
             by_path: Input = ("file", file_meta, str(path))

@@ -276,6 +276,21 @@ class StoreFiles:
         except FileNotFoundError:
             return None
 
+    def result_file(self, meta: ResultMeta, owner: int, owner_task: int, where: str, label: str) -> Path:
+        """The file of a result kept in results/, checked to have its recorded size (ResultDecodeError if not)."""
+        path = self.result_path(owner, owner_task, meta.codec)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            self.verify(meta, None, where, label)  # raises: missing
+            raise
+        if size != meta.bytes:
+            raise ResultDecodeError(
+                f"the result of {where} is truncated/corrupt ({size:,} bytes, expected {meta.bytes:,}); rerun the "
+                "task to produce it again"
+            )
+        return path
+
     @staticmethod
     def verify(meta: ResultMeta, data: bytes | None, where: str, label: str) -> bytes:
         if data is None:

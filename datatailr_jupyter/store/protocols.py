@@ -181,6 +181,15 @@ class RunReader(Protocol):
         """The encoded bytes of a result (verified against the stored size/sha256)."""
         ...
 
+    # Optional, not part of the checked protocol: a store whose results are files on this machine may offer
+    #
+    #     def result_file(self, run_id: int, task_id: int) -> tuple[ResultMeta, Path] | None
+    #
+    # the result's meta and the file holding its encoded bytes (that of the run that produced it, for a reused
+    # result), checked for its size but not read; None when the result is not in a file of its own (kept inline,
+    # or a remote store); ResultNotFoundError like read_result. The engine then hands a worker the path instead
+    # of the bytes (see ``result_file_of``).
+
     def close(self) -> None: ...
 
 
@@ -221,6 +230,15 @@ class RunWriter(Protocol):
 
 class RunStore(RunReader, RunWriter, Protocol):
     """A store that can be both read and written."""
+
+
+def result_file_of(reader: RunReader, run_id: int, task_id: int) -> tuple[ResultMeta, Path] | None:
+    """``reader.result_file(run_id, task_id)`` where the store offers it, else None (read the bytes instead)."""
+    locate = getattr(reader, "result_file", None)
+    if locate is None:
+        return None
+    found: tuple[ResultMeta, Path] | None = locate(run_id, task_id)
+    return found
 
 
 def read_whole_log(reader: RunReader, run_id: int, task_id: int, stream: str) -> str:

@@ -265,6 +265,23 @@ class SqliteRunStore:
         return meta, self._files.verify(meta, data, f"task {task_id} of run {run_id}", self.label)
 
     @_sql_errors
+    def result_file(self, run_id: int, task_id: int) -> tuple[ResultMeta, Path] | None:
+        """Where the bytes of a result are on this machine: (meta, file) to read or map it without copying it
+        through this process, or None when it is kept inline in the database row. The file is the one of the run
+        that produced the result (a reused result is shared by reference); its size is checked, not its sha256."""
+        meta_json, state, owner, owner_task, inline = q.task_row(
+            self._conn(), run_id, task_id, self.label, "result_meta, state, result_run, result_task, result_inline"
+        )
+        if meta_json is None:
+            raise ResultNotFoundError(
+                f"task {task_id} of run {run_id} has no result (it is {state}); only completed tasks have results"
+            )
+        if inline:
+            return None
+        meta = ResultMeta.from_dict(json.loads(meta_json))
+        return meta, self._files.result_file(meta, owner, owner_task, f"task {task_id} of run {run_id}", self.label)
+
+    @_sql_errors
     def result_available(self, run_id: int, task_id: int) -> bool:
         """Whether the bytes of a task's result are present at their recorded size, without reading them."""
         meta_json, owner, owner_task, inline = q.task_row(

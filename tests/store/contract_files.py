@@ -11,7 +11,10 @@ import pytest
 
 from datatailr_jupyter.errors import (
     InvalidArgumentError,
+    ResultDecodeError,
+    ResultNotFoundError,
     RunNotFoundError,
+    TaskNotFoundError,
 )
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.codecs import decode, encode, encode_to_file
@@ -109,6 +112,34 @@ class ResultsAndLogsContract:
         assert store.get_run(root.run_id).tasks[0].reused_from_run is None
         with pytest.raises(RunNotFoundError):
             store.update_tasks(second.run_id, [TaskUpdate(2, reused_from_run=424242)])
+
+    def test_result_file_locates_the_bytes_of_file_results_including_reused_ones(self, store: RunStore) -> None:
+        locate = getattr(store, "result_file", None)
+        if locate is None:
+            pytest.skip("this store does not offer result_file (optional)")
+        register(store)
+        root = new_run(store)
+        big = encode(np.arange(100_000))
+        store.update_tasks(root.run_id, [TaskUpdate(0, state=RunState.COMPLETED, result=big),
+                                         TaskUpdate(1, state=RunState.COMPLETED, result=encode("small"))])  # fmt: skip
+        rerun = new_run(store, rerun_of=root.run_id)
+        store.update_tasks(rerun.run_id, [TaskUpdate(0, state=RunState.COMPLETED, reused_from_run=root.run_id)])
+        again = new_run(store, rerun_of=rerun.run_id)
+        store.update_tasks(again.run_id, [TaskUpdate(0, state=RunState.COMPLETED, reused_from_run=rerun.run_id)])
+        meta, data = store.read_result(root.run_id, 0)
+        found = locate(root.run_id, 0)
+        assert found is not None and found[0] == meta and found[1].read_bytes() == data
+        assert locate(rerun.run_id, 0) == found and locate(again.run_id, 0) == found, "reused: the owner's file"
+        assert locate(root.run_id, 1) is None, "a small result kept in the database row has no file"
+        with pytest.raises(ResultNotFoundError, match="has no result"):
+            locate(rerun.run_id, 1)
+        with pytest.raises(RunNotFoundError):
+            locate(424242, 0)
+        with pytest.raises(TaskNotFoundError):
+            locate(root.run_id, 99)
+        found[1].unlink()
+        with pytest.raises(ResultDecodeError, match="missing"):
+            locate(again.run_id, 0)
 
     # ------------------------------------------------------------ logs
 

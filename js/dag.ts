@@ -7,6 +7,7 @@ import {
   type Detail,
   FONT_FALLBACK,
   type Graph,
+  MIN_LABEL_PX,
   type Renderer,
   SVG_MAX_NODES,
   detailAt,
@@ -455,7 +456,9 @@ export class DagPanel {
     this.decor.current = cur;
     this.findCount.textContent = !q ? "" : matches.length ? `${matches.indexOf(cur) + 1} of ${formatCount(matches.length)}` : "no match";
     this.renderer?.restyle(g, this.decor);
-    if (cur >= 0 && centre) this.viewport.centreOn(g.layout.x[cur], g.layout.y[cur]);
+    // zoom in at least to where the found task's label is drawn (with its duration on two-line nodes)
+    const readable = g.geom.subFont ? MIN_LABEL_PX / g.geom.subFont : labelZoom(g.geom);
+    if (cur >= 0 && centre) this.viewport.centreOn(g.layout.x[cur], g.layout.y[cur], readable + 1e-3);
   }
 
   /** The whole graph in view; where that is too far out to read names it is drawn as an overview. */

@@ -172,3 +172,23 @@ test("a small graph is fitted at 100 % with labels, and the fit reports what it 
   expect(q("dt-dag-overview-hint")?.hidden).toBe(true);
   expect(q("dt-dag-resize")?.hidden).toBe(false);
 });
+
+test("a graph too big to label at Fit is an overview with a hint; finding a task zooms to where names are drawn", async () => {
+  const store = defaultStore();
+  const many = Array.from({ length: 200 }, (_, i) => task(38, i, `step_${i}`, i >= 10 ? [i - 10] : []));
+  store.tasks.set(38, many);
+  mount({ selected_run: 38 }, store);
+  await settle(20);
+  const view = q("dt-dag-view");
+  expect(view?.dataset.detail).toBe("overview");
+  expect(q("dt-dag-overview-hint")?.hidden).toBe(false);
+  const find = q<HTMLInputElement>("dt-dag-find");
+  if (!find) throw new Error("no find box");
+  find.value = "step_137";
+  find.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+  expect(view?.dataset.detail).toBe("names");
+  expect(Number(view?.dataset.labelPx)).toBeGreaterThanOrEqual(11);
+  expect(q("dt-dag-overview-hint")?.hidden).toBe(true);
+  click(q("dt-dag-fit"));
+  expect(view?.dataset.detail).toBe("overview");
+});

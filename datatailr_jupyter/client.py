@@ -22,6 +22,7 @@ from .models import (
     TaskRun,
     Version,
     WorkflowInfo,
+    check_env,
     normalize_name,
 )
 from .settings import resolve
@@ -166,7 +167,7 @@ class Client:
         return list(DEFAULT_ENVS) + sorted(set(found) - set(DEFAULT_ENVS))
 
     def workflow_infos(self, env: str | None = None) -> list[WorkflowInfo]:
-        return self.store.list_workflows(env)
+        return self.store.list_workflows(None if env is None else check_env(env))
 
     def workflows(self, env: str | None = None) -> pd.DataFrame:
         rows = [

@@ -363,6 +363,8 @@ def list_workflows(conn: sqlite3.Connection, env: str | None) -> list[WorkflowIn
     With an env: the workflows that have runs in it, plus registered workflows that have no run anywhere yet.
     Without one: one row per workflow, summing every env, whose ``env`` is that of its newest run ("" if none)
     and whose recent states merge all envs, newest first."""
+    if env is not None:
+        check_env(env)
     latest = {
         r[0]: r[1:]
         for r in conn.execute(

@@ -131,12 +131,16 @@ def register_version(tx: Tx, spec: VersionSpec, now: int) -> Version:
     if not key:
         raise InvalidNameError(f"workflow name {name!r} has no letter or digit; give it at least one")
     definition = to_json(spec.definition, "the workflow definition")
-    row = tx.execute("SELECT id FROM workflows WHERE key = ?", (key,)).fetchone()
+    row = tx.execute("SELECT id, name FROM workflows WHERE key = ?", (key,)).fetchone()
     if row is None:
         wf_id = int(tx.execute("INSERT INTO workflows (key, name) VALUES (?, ?)", (key, name)).lastrowid or 0)
+    elif row[1] != name:  # one display name per key, checked in the transaction that would register it
+        raise InvalidNameError(
+            f"a workflow {row[1]!r} already uses the key {key!r} in this store, so {name!r} would share its versions "
+            "and runs; rename this one or use that exact name"
+        )
     else:
         wf_id = int(row[0])
-        tx.execute("UPDATE workflows SET name = ? WHERE id = ? AND name != ?", (name, wf_id, name))
     latest = tx.execute(
         "SELECT version, created_at, definition_hash, definition, schedule FROM versions WHERE workflow_id = ? "
         "ORDER BY version DESC LIMIT 1",

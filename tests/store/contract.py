@@ -110,6 +110,24 @@ class RunStoreContract(ResultsAndLogsContract):
         with pytest.raises(InvalidNameError):
             new_run(store, env="no/slashes")
 
+    @pytest.mark.parametrize("other", ["daily-sales-report", "DAILY_SALES_REPORT!!", "daily sales report"])
+    def test_a_second_display_name_for_a_key_is_refused_not_a_rename(self, store: RunStore, other: str) -> None:
+        register(store)
+        with pytest.raises(InvalidNameError, match="rename this one or use that exact name") as caught:
+            register(store, other, digest="h2")
+        assert f"a workflow {SALES!r} already uses the key 'daily-sales-report'" in str(caught.value)
+        [info] = store.list_workflows()
+        assert (info.name, info.latest_version) == (SALES, 1)
+        assert [v.version for v in store.list_versions(SALES)] == [1]
+        assert register(store, digest="h2").version == 2, "the same display name still registers versions"
+
+    @pytest.mark.parametrize("env", ["prod\n", "no/slashes", "", " prod"])
+    def test_list_workflows_refuses_a_bad_env_instead_of_finding_nothing(self, store: RunStore, env: str) -> None:
+        register(store)
+        new_run(store, env="prod")
+        with pytest.raises(InvalidNameError, match="environment"):
+            store.list_workflows(env)
+
     # ------------------------------------------------------------ runs and tasks
 
     def test_create_run_records_the_run_and_its_tasks_in_created_state(self, store: RunStore) -> None:

@@ -5,6 +5,9 @@
 # python -m tests.store.store_worker transitions <store-dir> <worker> <runs>
 #     prints "ready", waits for a line on stdin, then makes 5 state transitions per run and prints a JSON
 #     report: {"errors": [...], "commit_ms": [...]} (one commit latency per transition).
+# python -m tests.store.store_worker register <store-dir> <workflow name> store|deploy
+#     prints "ready", waits for a line on stdin, registers (or deploys) the workflow and prints
+#     {"ok": bool, "error": str}.
 
 from __future__ import annotations
 
@@ -93,8 +96,40 @@ def transitions(store_dir: Path, worker: int, runs: int) -> None:
     print(json.dumps({"errors": errors, "commit_ms": commits}))
 
 
+def register_name(store_dir: Path, name: str, how: str) -> None:
+    """Register a workflow called ``name`` once the parent says go, through the store (``how`` = "store") or by
+    deploying it with the engine ("deploy"); prints {"ok": bool, "error": str}."""
+    from datatailr_jupyter.engine import task, workflow
+
+    @task()
+    def step() -> int:
+        return 1
+
+    @workflow(name=name)
+    def flow() -> None:
+        step()
+
+    store = SqliteRunStore(store_dir)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    try:
+        if how == "store":
+            definition = {"tasks": [{"id": 0, "name": "step"}]}
+            store.register_version(VersionSpec(workflow=name, definition=definition, definition_hash=name))
+        else:
+            flow(store=store, env="prod")
+        print(json.dumps({"ok": True, "error": ""}), flush=True)
+    except Exception as exc:
+        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+    finally:
+        store.close()
+
+
 def main() -> None:
     mode, store_dir = sys.argv[1], Path(sys.argv[2])
+    if mode == "register":
+        register_name(store_dir, sys.argv[3], sys.argv[4])
+        return
     print("ready", flush=True)
     sys.stdin.readline()
     if mode == "crash":

@@ -326,3 +326,16 @@ def test_a_store_on_a_network_filesystem_is_refused_before_anything_is_created(
     spaced = tmp_path / "with space"
     mounts.write_text(f"server:/x {str(spaced).replace(' ', chr(92) + '040')} cifs rw 0 0\n")
     assert _files.filesystem_of(spaced / "store") == "cifs" and _files.filesystem_of(tmp_path / "other") is None
+
+
+@pytest.mark.parametrize("env", ["prod\n", "no/slashes", ""])
+def test_client_workflows_refuse_a_bad_env_instead_of_showing_none(sqlite_store: SqliteRunStore, env: str) -> None:
+    from datatailr_jupyter.client import Client
+
+    register(sqlite_store)
+    new_run(sqlite_store, env="prod")
+    client = Client(sqlite_store)
+    assert [w.name for w in client.workflow_infos("prod")] == [SALES]
+    for call in (client.workflow_infos, client.workflows):
+        with pytest.raises(InvalidNameError, match="environment .* is not valid"):
+            call(env)

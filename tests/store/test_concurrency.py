@@ -25,6 +25,40 @@ PROCESSES, RUNS = 8, 100  # 5 transitions per run: 500 per process
 WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
+@pytest.mark.parametrize("how", ["store", "deploy"])
+def test_two_processes_registering_names_that_fold_to_one_key_at_once_only_one_succeeds(
+    tmp_path: Path, how: str
+) -> None:
+    for attempt in range(3):
+        store_dir = tmp_path / f"store-{attempt}"
+        SqliteRunStore(store_dir).close()
+        names = ["Daily Report", "daily-report"]
+        children = [
+            subprocess.Popen([sys.executable, "-m", "tests.store.store_worker", "register", str(store_dir), name, how],
+                             cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for name in names
+        ]  # fmt: skip
+        for child in children:  # both opened the store and wait: start them together
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        outcomes = []
+        for child in children:
+            out, _ = child.communicate(timeout=120)
+            assert child.returncode == 0
+            outcomes.append(json.loads(out.strip().splitlines()[-1]))
+        assert sorted(o["ok"] for o in outcomes) == [False, True], outcomes
+        winner = names[[o["ok"] for o in outcomes].index(True)]
+        [refused] = [o["error"] for o in outcomes if not o["ok"]]
+        assert "InvalidNameError" in refused and "rename this one or use that exact name" in refused
+        assert f"a workflow {winner!r} already uses the key 'daily-report'" in refused
+        with SqliteRunStore(store_dir) as store:
+            [info] = store.list_workflows()
+            assert (info.name, info.latest_version) == (winner, 1)
+
+
 @pytest.mark.slow
 def test_eight_processes_make_4000_transitions_with_none_lost_and_no_busy_errors(tmp_path: Path) -> None:
     store_dir = tmp_path / "store"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from datatailr_jupyter.errors import ConfigError, InvalidNameError
-from datatailr_jupyter.settings import resolve
+from datatailr_jupyter.settings import is_trusted_store, resolve, trusted_stores
 
 
 def _config(tmp_path: Path, text: str) -> dict[str, str]:
@@ -58,3 +59,36 @@ def test_broken_or_unknown_config_is_a_clear_error(tmp_path: Path) -> None:
 def test_bad_env_is_refused() -> None:
     with pytest.raises(InvalidNameError):
         resolve(env="pro d", environ={})
+
+
+def test_trusted_stores_come_from_the_environment_else_the_config_file_normalised(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    environ = _config(tmp_path, 'trusted_stores = ["./link", "sqlite:///data/team/", "https://runs.example/"]\n')
+    assert trusted_stores(environ) == (f"sqlite://{tmp_path / 'real'}", "sqlite:///data/team", "https://runs.example")
+    assert is_trusted_store(str(tmp_path / "real"), environ) and is_trusted_store("/data/team/", environ)
+    assert not is_trusted_store("/data/other", environ)
+    environ["DT_RUNS_TRUSTED_STORES"] = os.pathsep.join(["/data/other", "sqlite:///data/more", "http://team:8000/"])
+    assert trusted_stores(environ) == ("sqlite:///data/other", "sqlite:///data/more", "http://team:8000")
+    assert not is_trusted_store("/data/team", environ)
+
+
+def test_bad_trusted_stores_or_max_log_bytes_are_clear_errors(tmp_path: Path) -> None:
+    for text in ('trusted_stores = "/one/store"\n', "trusted_stores = [1]\n", 'trusted_stores = [""]\n'):
+        with pytest.raises(ConfigError, match="trusted_stores must be a list of store paths or URLs"):
+            trusted_stores(_config(tmp_path, text))
+    for text in ("max_log_bytes = -1\n", 'max_log_bytes = "lots"\n', "max_log_bytes = true\n"):
+        with pytest.raises(ConfigError, match="max_log_bytes must be a number of bytes"):
+            resolve(environ=_config(tmp_path, text))
+
+
+def test_max_log_bytes_of_the_config_is_exported_for_the_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DT_RUNS_MAX_LOG_BYTES", "")
+    monkeypatch.setenv("DT_RUNS_CONFIG", _config(tmp_path, 'max_log_bytes = "64M"\n')["DT_RUNS_CONFIG"])
+    resolve()
+    assert os.environ["DT_RUNS_MAX_LOG_BYTES"] == "64M"
+    monkeypatch.setenv("DT_RUNS_MAX_LOG_BYTES", "8192")  # the variable beats the config file
+    resolve()
+    assert os.environ["DT_RUNS_MAX_LOG_BYTES"] == "8192"

@@ -281,6 +281,7 @@ def run_scheduler(
     log: Callable[[str], None] = print,
 ) -> None:
     """Start scheduled runs until ``stop`` is set (or KeyboardInterrupt): one pass every ``poll_interval`` s.
+    Each pass first ends the runs of engines that died (``recover``), so they do not stay running for ever.
 
     Runs execute one after another in this thread; ``now`` is injectable for tests and simulations.
     """
@@ -290,11 +291,11 @@ def run_scheduler(
     stop = stop or threading.Event()
     seen: dict[tuple[str, str], datetime] = {}
     said: dict[tuple[str, str], str] = {}
-    recovered = store.recover()
-    if recovered:
-        log(f"dt scheduler: marked {len(recovered)} run(s) of a dead engine as ended: {recovered}")
     while not stop.is_set():
         try:
+            recovered = store.recover()  # every pass: engines (notebooks, other schedulers) die while it waits
+            if recovered:
+                log(f"dt scheduler: marked {len(recovered)} run(s) of a dead engine as ended: {recovered}")
             scheduler_tick(store, now(), executor=executor, max_workers=max_workers, log=log, seen=seen, said=said)
         except Exception as exc:  # the store itself failed this pass; the next one tries again
             log(f"dt scheduler: this pass failed ({_describe(exc)}); trying again in {poll_interval:g} s")

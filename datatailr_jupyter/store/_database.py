@@ -44,6 +44,7 @@ class Database:
         self.pid = os.getpid()
         self.closed = False
         self.immutable = False
+        self.recovered_at = float("-inf")  # time.monotonic() of the last look for dead engines' runs
         self.readonly = self.files.prepare(create)
         if self.files.db_is_empty():
             self.files.refuse_lost_database()  # before SQLite writes a header into it
@@ -115,6 +116,15 @@ class Database:
                     old.close()
             self.conns[key] = (threading.current_thread(), conn)
         return conn
+
+    def recovery_due(self, every: float) -> bool:
+        """Whether this process should look for dead engines' runs again: true at most once per ``every`` s."""
+        now = time.monotonic()
+        with self.lock:
+            if now - self.recovered_at < every:
+                return False
+            self.recovered_at = now
+            return True
 
     def is_snapshot(self, conn: sqlite3.Connection) -> bool:
         return id(conn) in self.snapshots

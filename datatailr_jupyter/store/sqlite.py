@@ -77,6 +77,7 @@ def _sql_errors(method: F) -> F:
 
 
 _ACTIVE_OWNERS = "SELECT owner FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
+RECOVER_EVERY = 10.0  # seconds: how often a long-lived reader that sees active runs looks for dead engines' runs
 
 
 class SqliteRunStore:
@@ -86,7 +87,8 @@ class SqliteRunStore:
     Every SqliteRunStore on a directory in one process is a handle on the same Database (its connections);
     closing a handle closes the connections only when no other handle uses them. Opening and reading never
     write: a new store gets its schema when it is created, and dead engines' runs are recovered when the
-    store can be written (at open, or else at the next run created)."""
+    store can be written: at open, or else at the next run created, and in a process that keeps the store open (an
+    explorer, ``dt scheduler``) when list_runs or get_run shows an active run, at most every RECOVER_EVERY s."""
 
     def __init__(self, path: Path | str, *, trusted: bool = True, create: bool = True) -> None:
         self._root = Path(path).expanduser().absolute()
@@ -119,6 +121,16 @@ class SqliteRunStore:
         if self._closed:
             raise StoreError(f"the run store {self.label} is closed; open it again")
         return self._db.conn()
+
+    def _recover_now_and_then(self, runs: Sequence[RunSummary]) -> bool:
+        """Recover dead engines' runs if ``runs`` (just read) has an active one, the store can be written and
+        RECOVER_EVERY s have passed since the last look; whether a run was recovered (then read again)."""
+        if self._readonly or all(r.state.is_terminal for r in runs) or not self._db.recovery_due(RECOVER_EVERY):
+            return False
+        try:
+            return bool(self.recover())
+        except StoreError:
+            return False  # a full disk, a lock held too long: the next look tries again
 
     def _recover_if_possible(self) -> None:
         """Recover dead engines' runs now if the store can be written; else a later write will."""
@@ -193,7 +205,11 @@ class SqliteRunStore:
     @_sql_errors
     def list_runs(self, query: RunQuery) -> RunPage:
         with snapshot(self._conn()) as conn:
-            return q.list_runs(conn, query)
+            page = q.list_runs(conn, query)
+        if self._recover_now_and_then(page.runs):
+            with snapshot(self._conn()) as conn:
+                page = q.list_runs(conn, query)
+        return page
 
     @_sql_errors
     def rerun_family(self, run_id: int) -> list[RunSummary]:
@@ -201,6 +217,12 @@ class SqliteRunStore:
 
     @_sql_errors
     def get_run(self, run_id: int) -> RunDetail:
+        detail = self._read_run(run_id)
+        if self._recover_now_and_then([detail.run]):
+            detail = self._read_run(run_id)
+        return detail
+
+    def _read_run(self, run_id: int) -> RunDetail:
         with snapshot(self._conn()) as conn:
             run = q.summary(q.run_row(conn, run_id, self.label))
             rows = conn.execute(
@@ -397,6 +419,7 @@ class SqliteRunStore:
         what they left in staging. Writes only when there is something to recover."""
         if self._readonly:
             return []
+        self._db.recovered_at = time.monotonic()
         started = time.time()
         conn = self._conn()
         owners = [o for (o,) in conn.execute(_ACTIVE_OWNERS)]

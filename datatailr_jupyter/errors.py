@@ -29,6 +29,14 @@ class UnknownSchemeError(StoreError):
     """A store URL names a scheme no installed store implements."""
 
 
+class AuthenticationError(StoreError):
+    """A run store server refused the request's token (missing, malformed, unknown or revoked): HTTP 401."""
+
+
+class PermissionDeniedError(StoreError):
+    """A run store server refused the request: the token's role does not allow it (HTTP 403)."""
+
+
 class NotFoundError(DatatailrJupyterError, LookupError):
     """A named thing does not exist; the message lists what does, where that helps."""
 

@@ -144,7 +144,29 @@ _V1 = (
     ) WITHOUT ROWID""",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# v2: what `dt serve` keeps beside the runs -- API tokens (only their sha256; a name is unique among the tokens not
+# revoked) and the first answer to each Idempotency-Key of a rerun/trigger request (response NULL while it runs)
+_V2 = (
+    """CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    )""",
+    "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
+    """CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        request_hash TEXT NOT NULL,
+        status INTEGER,
+        response TEXT,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """MIGRATIONS[i] takes a store from schema version i to i + 1 (PRAGMA user_version)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,6 +18,7 @@ from .. import __version__
 from ..store.protocols import RunStore
 from .action_routes import action_router
 from .actions import Actions
+from .cache import AnswerCache
 from .context import ServerContext, json_response
 from .errors import error_response, install_error_handlers
 from .read_routes import read_router
@@ -103,7 +104,7 @@ def create_app(
         state = state_for(store) if auth is True or _is_sqlite(store) else MemoryServerState()
     if isinstance(auth, bool):
         auth = Authenticator(state if auth else None)
-    ctx = ServerContext(store=store, auth=auth, actions=Actions(store, state, executor))
+    ctx = ServerContext(store=store, auth=auth, actions=Actions(store, state, executor), cache=AnswerCache(store))
     app = FastAPI(
         title="datatailr_jupyter run store",
         version=__version__,

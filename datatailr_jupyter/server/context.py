@@ -14,9 +14,10 @@ from starlette.responses import Response
 from ..errors import AuthenticationError, PermissionDeniedError
 from ..store.protocols import RunStore
 from .actions import Actions
+from .cache import AnswerCache
 from .tokens import Authenticator, has_role
 
-__all__ = ["ServerContext", "json_response", "requirement"]
+__all__ = ["ServerContext", "json_bytes", "json_response", "requirement"]
 
 _bearer = HTTPBearer(auto_error=False, description="a token made with `dt token create` (dtt_...)")
 
@@ -26,11 +27,15 @@ class ServerContext:
     store: RunStore
     auth: Authenticator
     actions: Actions
+    cache: AnswerCache
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(body, status, headers, media_type="application/json")
+    return Response(json_bytes(value), status, headers, media_type="application/json")
 
 
 def requirement(ctx: ServerContext, needed: str) -> Callable[..., Awaitable[str]]:

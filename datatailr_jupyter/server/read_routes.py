@@ -8,17 +8,17 @@ store's file when it has one; they are never decoded here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from ..errors import InvalidArgumentError, ResultDecodeError, ResultNotFoundError
 from ..models import NAME_MAX, ResultMeta, RunQuery, RunState, from_wire_time
 from .bodies import MAX_ID
-from .context import ServerContext, json_response, requirement
+from .context import ServerContext, json_bytes, json_response, requirement
 
 __all__ = ["MAX_LOG_LIMIT", "RESULT_META_HEADER", "read_router"]
 
@@ -50,21 +50,27 @@ def read_router(ctx: ServerContext) -> APIRouter:
     def whoami(role: str = Depends(requirement(ctx, "read"))) -> Response:
         return json_response({"role": role, "auth": ctx.auth.enabled})
 
+    def cached(request: Request, compute: Callable[[], Any]) -> Response:
+        """The JSON answer of a pure database read, computed once per state of the database."""
+        key = f"{request.url.path}?{request.url.query}"
+        body = ctx.cache.get(key, lambda: json_bytes(compute()))
+        return Response(body, media_type="application/json")
+
     @router.get("/envs", summary="Environments with runs or deployments")
-    def list_envs() -> Response:
-        return json_response(store.list_envs())
+    def list_envs(request: Request) -> Response:
+        return cached(request, store.list_envs)
 
     @router.get("/workflows", summary="Workflows (in one environment if given)")
-    def list_workflows(env: Env = None) -> Response:
-        return json_response([w.to_dict() for w in store.list_workflows(env)])
+    def list_workflows(request: Request, env: Env = None) -> Response:
+        return cached(request, lambda: [w.to_dict() for w in store.list_workflows(env)])
 
     @router.get("/versions", summary="Versions of a workflow")
-    def list_versions(workflow: Workflow) -> Response:
-        return json_response([v.to_dict() for v in store.list_versions(workflow)])
+    def list_versions(request: Request, workflow: Workflow) -> Response:
+        return cached(request, lambda: [v.to_dict() for v in store.list_versions(workflow)])
 
     @router.get("/versions/{version}", summary="One version of a workflow")
-    def get_version(version: Annotated[int, Path(ge=0, le=MAX_ID)], workflow: Workflow) -> Response:
-        return json_response(store.get_version(workflow, version).to_dict())
+    def get_version(request: Request, version: Annotated[int, Path(ge=0, le=MAX_ID)], workflow: Workflow) -> Response:
+        return cached(request, lambda: store.get_version(workflow, version).to_dict())
 
     @router.get(
         "/versions/{version}/code",
@@ -79,6 +85,7 @@ def read_router(ctx: ServerContext) -> APIRouter:
 
     @router.get("/runs", summary="One page of runs, newest first, with the count of every match")
     def list_runs(
+        request: Request,
         workflow: OptWorkflow = None,
         env: Env = None,
         start: Annotated[str | None, Query(max_length=40, description="ISO time, inclusive")] = None,
@@ -92,7 +99,7 @@ def read_router(ctx: ServerContext) -> APIRouter:
             workflow=workflow, env=env, start=_when(start, "start"), end=_when(end, "end"), states=tuple(state),
             limit=limit, cursor=cursor, roots_only=roots_only,
         )  # fmt: skip
-        return json_response(store.list_runs(query).to_dict())
+        return cached(request, lambda: store.list_runs(query).to_dict())
 
     @router.get("/runs/{run_id}", summary="A run with all its tasks")
     def get_run(run_id: RunId) -> Response:
@@ -104,13 +111,14 @@ def read_router(ctx: ServerContext) -> APIRouter:
 
     @router.get("/activity", summary="Run counts per weekday and UTC hour")
     def activity(
+        request: Request,
         workflow: OptWorkflow = None,
         env: Env = None,
         start: Annotated[str | None, Query(max_length=40)] = None,
         end: Annotated[str | None, Query(max_length=40)] = None,
     ) -> Response:
         window = RunQuery(start=_when(start, "start"), end=_when(end, "end"))
-        return json_response(store.activity(workflow, env, window.start, window.end).to_dict())
+        return cached(request, lambda: store.activity(workflow, env, window.start, window.end).to_dict())
 
     @router.get("/runs/{run_id}/tasks/{task_id}/log", summary="A byte range of a task log, or its tail")
     def read_log(

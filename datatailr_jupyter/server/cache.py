@@ -1,0 +1,67 @@
+"""Encoded answers of the pure database reads (run pages, workflows, envs, versions, activity), kept while the
+database has not changed, so explorers polling the same page cost the server one cheap check each.
+
+Changes are seen through SQLite's ``PRAGMA data_version`` on a connection of our own that never writes: its value
+changes whenever any other connection, in this process or another, commits. Logs are files and get_run includes
+their sizes, so those are never cached. Stores that are not SQLite are not cached.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["AnswerCache"]
+
+
+class AnswerCache:
+    def __init__(self, store: object, size: int = 512) -> None:
+        self._lock = threading.Lock()
+        self._answers: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._size = size
+        self._conn: sqlite3.Connection | None = None
+        root = getattr(store, "path", None)
+        from ..store.sqlite import SqliteRunStore
+
+        if isinstance(store, SqliteRunStore) and isinstance(root, Path) and (root / "runs.db").exists():
+            try:
+                self._conn = sqlite3.connect(
+                    f"{(root / 'runs.db').resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+                )
+                self._version()
+            except sqlite3.Error:
+                self._conn = None
+
+    def _version(self) -> int | None:
+        if self._conn is None:
+            return None
+        try:
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return None
+
+    def get(self, key: str, compute: Callable[[], bytes]) -> bytes:
+        """The answer for ``key``: the kept one if the database has not changed since, else ``compute()``."""
+        with self._lock:
+            version = self._version()
+            found = self._answers.get(key)
+            if version is not None and found is not None and found[0] == version:
+                self._answers.move_to_end(key)
+                return found[1]
+        answer = compute()
+        if version is not None:
+            with self._lock:
+                self._answers[key] = (version, answer)
+                self._answers.move_to_end(key)
+                while len(self._answers) > self._size:
+                    self._answers.popitem(last=False)
+        return answer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -3,6 +3,7 @@
 from .protocols import (
     EncodedResult,
     NewRun,
+    RunActions,
     RunReader,
     RunStore,
     RunUpdate,
@@ -16,6 +17,7 @@ from .registry import known_schemes, open_store, register_scheme
 __all__ = [
     "EncodedResult",
     "NewRun",
+    "RunActions",
     "RunReader",
     "RunStore",
     "RunUpdate",

@@ -232,6 +232,41 @@ class RunStore(RunReader, RunWriter, Protocol):
     """A store that can be both read and written."""
 
 
+@runtime_checkable
+class RunActions(Protocol):
+    """Optional third seam: acting on runs where the store decides how (a store exposes it as ``store.actions``).
+
+    The HttpRunStore's actions are the server's: its engine computes plans and executes reruns and triggers, and
+    each rerun/trigger carries ``request_key`` as its Idempotency-Key (a new uuid4 when None), so sending it again
+    starts nothing new. A local implementation calls the engine (``engine.reruns``, ``engine.launch``) in-process.
+    Callers (the Client) use ``store.actions`` when the store has it, and the local engine otherwise.
+    """
+
+    def plan_rerun(
+        self, run_id: int, version: int | None = None, full: bool = False, from_task: int | str | None = None
+    ) -> dict[str, Any]:
+        """What a rerun would reuse, execute and skip, task by task (``RerunPlan.to_dict()``); nothing runs."""
+        ...
+
+    def rerun(
+        self,
+        run_id: int,
+        version: int | None = None,
+        full: bool = False,
+        from_task: int | str | None = None,
+        request_key: str | None = None,
+    ) -> int:
+        """Start a rerun of ``run_id`` and return the new run's id as soon as the run exists (it executes on)."""
+        ...
+
+    def trigger(
+        self, workflow: str, env: str | None = None, version: int | None = None, request_key: str | None = None
+    ) -> int:
+        """Start a run of a deployed workflow now (``version`` default: its latest; ``env`` default: the env it
+        was deployed to); the new run's id."""
+        ...
+
+
 def result_file_of(reader: RunReader, run_id: int, task_id: int) -> tuple[ResultMeta, Path] | None:
     """``reader.result_file(run_id, task_id)`` where the store offers it, else None (read the bytes instead)."""
     locate = getattr(reader, "result_file", None)

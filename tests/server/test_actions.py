@@ -12,6 +12,7 @@ from datatailr_jupyter.errors import InvalidArgumentError, RunNotFoundError, Tas
 from datatailr_jupyter.models import RunQuery, RunState, Trigger
 from datatailr_jupyter.server import create_app
 from datatailr_jupyter.store.codecs import decode
+from datatailr_jupyter.store.protocols import RunActions
 
 from .conftest import Served
 from .flows import NAME, run_once, server_flow
@@ -25,6 +26,7 @@ def finished(served: Served, run_id: int) -> RunState:
 def test_a_rerun_answers_202_with_the_new_run_which_the_server_executes(served: Served) -> None:
     original = run_once(served.store)
     client = served.client("execute")
+    assert isinstance(client.actions, RunActions)
     plan = client.plan_rerun(original, full=True)
     assert plan["run_id"] == original and plan["counts"] == {"reuse": 0, "execute": 2, "skip": 0}
     assert client.plan_rerun(original)["counts"]["reuse"] == 2

@@ -22,7 +22,8 @@ demo: install
 # a shell where the README's examples run as written: the venv first on PATH, the demo store as the default store
 shell: install
 	@echo "dt and python of $(VENV); DT_RUNS_STORE=$(DEMO_STORE) (make demo fills it); exit to leave"
-	@PATH="$(CURDIR)/$(BIN):$$PATH" DT_RUNS_STORE="$(DEMO_STORE)" VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-bash} -i
+	@PATH="$(CURDIR)/$(BIN):$$PATH" DT_RUNS_STORE="$(DEMO_STORE)" DT_RUNS_TRUSTED_STORES="$(DEMO_STORE)" \
+		VIRTUAL_ENV="$(CURDIR)/$(VENV)" $${SHELL:-bash} -i
 
 test: install-test browser lint typecheck vitest pytest
 

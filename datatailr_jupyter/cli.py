@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--store", help="store URL or directory (sqlite:///path, http(s)://host)")
     parser.add_argument("--token", help="access token for a remote store (else $DT_RUNS_TOKEN)")
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="trust the store's pickled code and results (reruns, scheduled runs) even if it is not in "
+        "trusted_stores or $DT_RUNS_TRUSTED_STORES; never for a directory another user owns or can write to",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--no-color", action="store_true", help="no colours either (also: NO_COLOR=1)")
     parser.add_argument("--raw", action="store_true", help="logs: write the stored bytes unchanged")
@@ -233,7 +239,7 @@ def _error(message: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        client = connect(args.store, args.token)
+        client = connect(args.store, args.token, trust=args.trust)
     except DatatailrJupyterError as exc:
         _error(exc)
         return 2

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import InvalidArgumentError, RunNotFoundError, WorkflowNotFoundError, known
+from .errors import InvalidArgumentError, RunNotFoundError, UntrustedPickleError, WorkflowNotFoundError, known
 from .models import (
     ActivityGrid,
     LogChunk,
@@ -27,7 +27,7 @@ from .models import (
 )
 from .settings import resolve
 from .store.protocols import RunStore, read_whole_log
-from .store.registry import open_store
+from .store.registry import distrust, open_store
 from .timeparse import parse_range
 
 __all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
@@ -142,12 +142,19 @@ class RunView:
 
 
 class Client:
-    """Reads a run store for people: workflows, runs, tasks, logs and results as DataFrames and values."""
+    """Reads a run store for people: workflows, runs, tasks, logs and results as DataFrames and values.
+
+    Pickled results load only when the store is trusted (``allow_pickle`` None) or ``allow_pickle=True`` says so,
+    and never from a directory another user owns or can write to."""
 
     def __init__(self, store: RunStore, env: str = "dev", allow_pickle: bool | None = None) -> None:
         self.store = store
         self.env = env
-        self.allow_pickle = store.trusted if allow_pickle is None else allow_pickle
+        self.allow_pickle = allow_pickle
+
+    def distrust(self, allow_pickle: bool | None = None) -> str | None:
+        """Why this client refuses pickles, with how to trust the store (None when it loads them)."""
+        return distrust(self.store, self.allow_pickle if allow_pickle is None else allow_pickle)
 
     @property
     def label(self) -> str:
@@ -278,12 +285,18 @@ class Client:
 
     def result(self, run_id: int, task: int | str, allow_pickle: bool | None = None) -> Any:
         """The value a task returned, decoded from the store (pickles only from trusted stores)."""
-        from .store.codecs import decode
+        from .store.codecs import CODECS, decode
 
         task_run = self.task(run_id, task)
+        codec = CODECS.get(task_run.result.codec) if task_run.result else None
+        refused = None if codec is None or codec.safe else self.distrust(allow_pickle)
+        if refused is not None and task_run.result is not None:  # before reading bytes that will not be used
+            raise UntrustedPickleError(
+                f"refused to unpickle the {task_run.result.python_type} result of task {task_run.name!r} of run "
+                f"{task_run.run_id}: {refused}"
+            )
         meta, data = self.store.read_result(task_run.run_id, task_run.id)
-        trusted = self.allow_pickle if allow_pickle is None else allow_pickle
-        return decode(meta, data, trusted=trusted)
+        return decode(meta, data, trusted=refused is None, source=f"the store {self.label}")
 
     def read_log(
         self, run_id: int, task: int | str, stream: str = "stdout", offset: int = 0, limit: int | None = None,
@@ -314,13 +327,15 @@ def _run_id(value: object) -> int:
     return run_id
 
 
-def connect(url: str | None = None, token: str | None = None, env: str | None = None) -> Client:
+def connect(url: str | None = None, token: str | None = None, env: str | None = None, trust: bool = False) -> Client:
     """A Client on the store at ``url`` (else DT_RUNS_STORE, the config file, or the default local store).
 
     Reading never creates a store: a chosen path with no store there raises "no run store at PATH" (only the
-    default local store is created on first use)."""
+    default local store is created on first use). Pickled results load only from a trusted store: the default
+    local store, one listed in $DT_RUNS_TRUSTED_STORES or the config file's ``trusted_stores``, or this one when
+    ``trust=True`` -- never from a directory another user owns or can write to."""
     settings = resolve(url, token, env)
-    store = open_store(settings.store_url, token=settings.token, create=settings.source == "default")
+    store = open_store(settings.store_url, token=settings.token, create=settings.source == "default", trust=trust)
     return Client(store, env=settings.env)
 
 
@@ -331,13 +346,17 @@ def load_result(
     env: str | None = None,
     store: str | Client | None = None,
     allow_pickle: bool | None = None,
+    trust: bool = False,
 ) -> Any:
     """Load one task's result; this is the line the explorer's "load into cell" writes.
 
     Checks that run ``run`` belongs to ``workflow`` (display name or key) in ``env``, so a cell keeps meaning
-    what it said when it was written.
+    what it said when it was written. ``trust=True`` loads a pickled result from a store that is not in the
+    user's trusted stores (as ``connect(store, trust=True)`` does).
     """
-    client = store if isinstance(store, Client) else connect(store, env=env)
+    client = store if isinstance(store, Client) else connect(store, env=env, trust=trust)
+    if trust and allow_pickle is None:
+        allow_pickle = True
     try:
         detail = client.store.get_run(_run_id(run))
         summary = detail.run

@@ -37,6 +37,7 @@ def shell_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     store = tmp_path_factory.mktemp("readme") / "demo-store"
     assert demo.main(["--store", str(store), "--runs", "60"]) == 0
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", DT_RUNS_STORE=str(store))
+    env["DT_RUNS_TRUSTED_STORES"] = str(store)
     env["DT_RUNS_CONFIG"] = str(store.parent / "no-config.toml")
     env.pop("DT_RUNS_ENV", None)
     yield env

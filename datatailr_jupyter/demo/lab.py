@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() == 0:
         command.append("--ServerApp.allow_root=True")
     env = dict(os.environ, DT_RUNS_STORE=str(Path(args.store).resolve()))
+    trusted = (env["DT_RUNS_STORE"], os.environ.get("DT_RUNS_TRUSTED_STORES"))  # the notebook loads its results
+    env["DT_RUNS_TRUSTED_STORES"] = os.pathsep.join(p for p in trusted if p)
     proc = subprocess.Popen(command, env=env)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/api/status?token={token}", proc)

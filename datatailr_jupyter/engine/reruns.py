@@ -20,11 +20,13 @@ from ..errors import (
     NotFoundError,
     ResultDecodeError,
     TaskNotFoundError,
+    UntrustedPickleError,
     VersionNotFoundError,
     known,
 )
 from ..models import RunDetail, RunState, TaskRun, Trigger, Version
 from ..store.protocols import RunStore
+from ..store.registry import distrust
 from .clock import Clock, system_clock
 from .executors import Executor, check_max_workers
 from .graph import Blueprint
@@ -253,6 +255,9 @@ def rerun(
     """Rerun ``run_id`` as a new run (partial by default; see the module docstring) and return its handle."""
     check_max_workers(max_workers)  # before a run is recorded that could not start
     s = open_run_store(store)
+    refused = distrust(s)
+    if refused is not None:  # the stored code and the results a rerun reuses are unpickled
+        raise UntrustedPickleError(f"refused to rerun run {run_id}: {refused}")
     detail = s.get_run(int(run_id))
     plan = _plan(s, detail, version, full, from_task)
     blueprint: Blueprint = blueprint_for(s, plan.workflow, plan.version)

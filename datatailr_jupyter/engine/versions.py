@@ -32,6 +32,7 @@ import cloudpickle
 from ..errors import CodeLoadError, DatatailrJupyterError, UntrustedPickleError
 from ..models import Version, normalize_name
 from ..store.protocols import RunStore, VersionSpec
+from ..store.registry import distrust
 from . import sources
 from .definition import WorkflowOptions, describe_value, stored_definition
 from .graph import Blueprint, Ref
@@ -272,7 +273,12 @@ def blueprint_for(store: RunStore, workflow: str, version: int) -> Blueprint:
             f"version {version} of {workflow!r} has no stored code, so it cannot be rerun; run the workflow "
             "again to register its code"
         )
-    blueprint = load_code(code, trusted=store.trusted)
+    refused = distrust(store)
+    if refused is not None:
+        raise UntrustedPickleError(
+            f"refused to unpickle the stored code of version {version} of {workflow!r}: {refused}"
+        )
+    blueprint = load_code(code, trusted=True)
     with _LOCK:
         _BLUEPRINTS[(id(store), store.label, normalize_name(workflow), version)] = blueprint
     return blueprint

@@ -1,20 +1,25 @@
 """Opens a run store from a URL: built-in schemes plus the ``datatailr_jupyter.stores`` entry-point group.
 
 Also keeps the objects a process must have only one of per store (``SharedObjects``): the embedded store's
-database is opened once per directory and shared by every handle ``open_store`` returns for it.
+database is opened once per directory and shared by every handle ``open_store`` returns for it. Trust (whether
+pickles may be loaded) belongs to each handle, not to that shared database: ``open_store`` decides it.
 """
 
 from __future__ import annotations
 
+import grp
 import inspect
 import os
+import pwd
+import stat
 import threading
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from ..errors import UnknownSchemeError
+from ..errors import ConfigError, UnknownSchemeError
 from .protocols import RunStore
 
 ENTRY_POINT_GROUP = "datatailr_jupyter.stores"
@@ -77,26 +82,97 @@ def factory_for(scheme: str) -> StoreFactory:
     )
 
 
-def _accepts_create(factory: StoreFactory) -> bool:
+def _accepts(factory: StoreFactory, name: str, any_keyword: bool = True) -> bool:
     try:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "create" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    return any(p.name == name or (any_keyword and p.kind is inspect.Parameter.VAR_KEYWORD) for p in params)
 
 
-def open_store(url: str, token: str | None = None, *, create: bool = True) -> RunStore:
+def open_store(url: str, token: str | None = None, *, create: bool = True, trust: bool = False) -> RunStore:
     """Open the store at ``url`` (``sqlite:///path``, ``http(s)://host``, or a registered scheme).
 
     ``create=False`` is for readers: a path with no store there is an error instead of a new, empty store.
+    Pickled results and code are loaded only from a trusted store: the user's default store, a store listed in
+    $DT_RUNS_TRUSTED_STORES or the config file's ``trusted_stores``, or one opened with ``trust=True`` -- and
+    never from a directory another user owns or can write to (``ownership_problem``).
     """
     scheme = urlsplit(url).scheme
     if not scheme:
         raise UnknownSchemeError(f"{url!r} is not a store URL; use sqlite:///path/to/store or http(s)://host")
     factory = factory_for(scheme)
-    extra: dict[str, Any] = {} if create or not _accepts_create(factory) else {"create": False}
+    extra: dict[str, Any] = {} if create or not _accepts(factory, "create") else {"create": False}
+    if _accepts(factory, "trusted", any_keyword=False):  # other stores decide their trust themselves
+        extra["trusted"] = trust or _listed(url)
     store: RunStore = factory(url, token=token, **extra)
     return store
+
+
+def _listed(url: str) -> bool:
+    from ..settings import is_trusted_store
+
+    try:
+        return is_trusted_store(url)
+    except ConfigError:
+        return False  # an unreadable config file trusts nothing; reading settings from it reports the error
+
+
+# ---------------------------------------------------------------- trust
+
+
+def _private_group(gid: int, uid: int) -> bool:
+    """Whether group ``gid`` is the user's own (a user-private group: same name, nobody else in it), so that a
+    umask of 002 does not make the user's own files count as writable by others."""
+    try:
+        user, group = pwd.getpwuid(uid), grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+
+
+def ownership_problem(root: Path) -> str | None:
+    """Why a store directory cannot be trusted whatever the user says -- another user owns it, or others can write
+    to it or to its database or results -- as "is owned by uid 1234 ..." (None when it can be trusted)."""
+    uid = os.geteuid()
+    for path in (root, root / "results", root / "runs.db", root / "runs.db-wal"):
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"cannot be checked ({path}: {exc.strerror})"
+        where = "" if path == root else f" (its {path.name})"
+        if st.st_uid != uid:
+            return f"is owned by uid {st.st_uid}{where}, not by you (uid {uid})"
+        if st.st_mode & stat.S_IWOTH:
+            return f"is writable by others{where} (mode {stat.S_IMODE(st.st_mode):o})"
+        if st.st_mode & stat.S_IWGRP and not _private_group(st.st_gid, uid):
+            return f"is writable by group {st.st_gid}{where} (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def distrust(store: RunStore, trust: bool | None = None) -> str | None:
+    """Why pickles from ``store`` must not be loaded, as a sentence that says how to trust it (None: they may).
+
+    ``trust`` None follows the store's own trust; True or False overrides it, except that a directory another
+    user owns or can write to is never trusted."""
+    path = getattr(store, "path", None)
+    problem = ownership_problem(path) if isinstance(path, Path) else None
+    if problem is not None:
+        return (
+            f"the store {store.label} {problem}; it cannot be trusted, even with trust=True. Copy the store "
+            "directory into one of your own (cp -r) and open the copy with trust=True if you trust whoever wrote it"
+        )
+    if store.trusted if trust is None else trust:
+        return None
+    from ..settings import ENV_TRUSTED_STORES, config_path
+
+    return (
+        f"the store {store.label} is not trusted (unpickling runs code chosen by whoever wrote it). If you trust "
+        f"them, open it with trust=True (connect({store.label!r}, trust=True), load_result(..., trust=True), "
+        f"dt --trust), or add it to trusted_stores in {config_path()} or to ${ENV_TRUSTED_STORES}"
+    )
 
 
 # ---------------------------------------------------------------- one object per store per process

@@ -35,6 +35,7 @@ from ._database import DATABASES, Database
 from ._files import INLINE_MAX, Moved, owner_is_dead
 from ._schema import Tx, snapshot, write
 from .protocols import DEFAULT_LOG_LIMIT, NewRun, RunUpdate, TaskUpdate, VersionSpec
+from .registry import ownership_problem
 
 __all__ = ["INLINE_MAX", "SqliteRunStore", "open_sqlite_store"]
 
@@ -90,7 +91,7 @@ class SqliteRunStore:
     store can be written: at open, or else at the next run created, and in a process that keeps the store open (an
     explorer, ``dt scheduler``) when list_runs or get_run shows an active run, at most every RECOVER_EVERY s."""
 
-    def __init__(self, path: Path | str, *, trusted: bool = True, create: bool = True) -> None:
+    def __init__(self, path: Path | str, *, trusted: bool = False, create: bool = True) -> None:
         self._root = Path(path).expanduser().absolute()
         self._key = os.path.realpath(self._root)
         self._trusted = trusted
@@ -163,7 +164,9 @@ class SqliteRunStore:
 
     @property
     def trusted(self) -> bool:
-        return self._trusted
+        """Whether pickles from this store may be loaded: this handle was opened trusted, and no other user owns or
+        can write to the directory (checked now: a chmod after opening counts). Each handle has its own trust."""
+        return self._trusted and ownership_problem(self._root) is None
 
     @property
     def path(self) -> Path:
@@ -453,10 +456,11 @@ def _now() -> int:
     return time.time_ns() // 1000
 
 
-def open_sqlite_store(url: str, token: str | None = None, create: bool = True) -> SqliteRunStore:
+def open_sqlite_store(url: str, token: str | None = None, create: bool = True, trusted: bool = False) -> SqliteRunStore:
     """Open ``sqlite:///absolute/path/to/store-directory`` (the token is ignored: a local store has no auth).
-    With ``create=False`` a directory that holds no store is an error ("no run store at ...")."""
+    With ``create=False`` a directory that holds no store is an error ("no run store at ..."). ``trusted`` is
+    what ``open_store`` decided from the user's trust settings."""
     parts = urlsplit(url)
     if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
         raise StoreUnavailableError(f"{url!r} is not a SQLite store URL; use sqlite:///absolute/path/to/store")
-    return SqliteRunStore(Path(unquote(parts.path)), create=create)
+    return SqliteRunStore(Path(unquote(parts.path)), trusted=trusted, create=create)

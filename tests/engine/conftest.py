@@ -18,7 +18,7 @@ def store_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def store(store_dir: Path) -> Iterator[RunStore]:
-    s = open_store(f"sqlite://{store_dir}")
+    s = open_store(f"sqlite://{store_dir}", trust=True)
     yield s
     s.close()
 

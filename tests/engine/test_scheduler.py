@@ -265,7 +265,7 @@ def test_a_task_module_importing_a_sibling_the_scheduler_cannot_import(store, st
             if module is not None and name in cloudpickle.list_registry_pickle_by_value():
                 cloudpickle.unregister_pickle_by_value(module)
     start = healthy_start(store)
-    scheduler_store = open_store(f"sqlite://{store_dir}")  # what `dt scheduler` started elsewhere opens
+    scheduler_store = open_store(f"sqlite://{store_dir}", trust=True)  # what `dt scheduler` elsewhere opens
     logs: list[str] = []
     try:
         passes(scheduler_store, start, 2, logs)

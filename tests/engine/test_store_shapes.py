@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -114,8 +115,13 @@ def test_script_tasks_run_in_worker_processes_and_rerun_from_stored_code(tmp_pat
         "import sys; from datatailr_jupyter import rerun; "
         "h = rerun(1, full=True, store=sys.argv[1]); print(h.state.value, h.results['combine'])"
     )
+    trusting = {**os.environ, "DT_RUNS_TRUSTED_STORES": str(tmp_path / "store")}  # the rerun loads stored code
     out = subprocess.run(
-        [sys.executable, "-c", again, str(tmp_path / "store")], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", again, str(tmp_path / "store")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=trusting,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "completed 414", "a rerun elsewhere runs the stored code"

@@ -88,6 +88,7 @@ def parse_traceback(store: RunStore, run_id: int) -> str:
 def cloudpickle_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
     """The environment of the subprocesses and the cloudpickle version they must import ("" for the venv's)."""
     env = {**os.environ, "DT_RUNS_CONFIG": str(tmp_path / "no-config.toml")}
+    env["DT_RUNS_TRUSTED_STORES"] = str(tmp_path / "store")  # the reruns load its stored code
     if request.param == "newest":
         yield env, ""
         return

@@ -23,7 +23,7 @@ from .test_protocol import RecordingComm, answer, send
 @pytest.fixture()
 def failed_run(tmp_path: Path) -> Iterator[tuple[Client, int, Path]]:
     """A client on a fresh store holding one failed run of the pipeline (its marker removed afterwards)."""
-    client = Client(open_store(f"sqlite://{tmp_path / 'store'}"))
+    client = Client(open_store(f"sqlite://{tmp_path / 'store'}", trust=True))
     marker = tmp_path / "fail"
     marker.touch()
     handle: Any = make_pipeline(marker)(local_run=True, env="prod", store=client.store, executor="thread")

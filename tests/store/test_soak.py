@@ -27,7 +27,7 @@ SECONDS = float(os.environ.get("DT_SOAK_SECONDS", chaos.size(30, 180)))
 
 
 def _start(role: str, store: Path, out: Path, seconds: float) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DT_RUNS_STORE": str(store), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DT_RUNS_STORE": str(store), "DT_RUNS_TRUSTED_STORES": str(store), "PYTHONPATH": str(ROOT)}
     with open(out.with_suffix(".log"), "wb") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "tests.store.soak_worker", role, str(seconds), str(out)],
@@ -40,7 +40,8 @@ def test_writers_readers_scheduler_and_explorer_together_lose_nothing_and_never_
     store_dir = tmp_path / "store"
     deploy = _start("deploy", store_dir, tmp_path / "deploy.json", 0)
     assert deploy.wait(120) == 0, (tmp_path / "deploy.log").read_text()
-    env = {**os.environ, "DT_RUNS_STORE": str(store_dir), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DT_RUNS_STORE": str(store_dir), "DT_RUNS_TRUSTED_STORES": str(store_dir)}
+    env["PYTHONPATH"] = str(ROOT)
     with open(tmp_path / "scheduler.log", "wb") as scheduler_log:
         scheduler = subprocess.Popen(
             [sys.executable, "-m", "datatailr_jupyter.cli", "scheduler", "--poll", "1"],

@@ -183,7 +183,7 @@ def test_a_closed_store_says_so_and_urls_open_the_directory(store_dir: Path) -> 
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.list_envs()
-    via_registry = open_store(f"sqlite://{store_dir}")
+    via_registry = open_store(f"sqlite://{store_dir}", trust=True)
     assert isinstance(via_registry, SqliteRunStore) and via_registry.trusted
     via_registry.close()
     spaced = store_dir.parent / "with space"

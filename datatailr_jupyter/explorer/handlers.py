@@ -186,8 +186,11 @@ def handle_get_result(client: Client, payload: Payload, context: Context | None 
     meta = task.result
     if meta is None:
         return {"meta": None, "preview": previews.preview_none()}
-    if meta.codec == "pickle" and not client.allow_pickle:
-        reason = "pickles from this store are not trusted; connect with allow_pickle=True to load it"
+    if not previews.safe_to_decode(meta):  # a preview never unpickles, whatever the trust: shown as recorded
+        refused = client.distrust()
+        reason = (
+            previews.PICKLE_NOTE if refused is None else f"{previews.PICKLE_NOTE}; loading it is refused: {refused}"
+        )
         return {"meta": meta.to_dict(), "preview": previews.preview_meta(meta, reason)}
     value = client.result(task.run_id, task.id)
     return {"meta": meta.to_dict(), "preview": previews.preview_value(value)}

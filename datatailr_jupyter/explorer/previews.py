@@ -15,11 +15,13 @@ __all__ = [
     "MAX_COLUMNS",
     "MAX_ROWS",
     "MAX_TEXT",
+    "PICKLE_NOTE",
     "Preview",
     "preview_meta",
     "preview_none",
     "preview_returned_none",
     "preview_value",
+    "safe_to_decode",
 ]
 
 MAX_ROWS = 50
@@ -28,6 +30,7 @@ MAX_TEXT = 10_000  # characters of a text preview
 MAX_CELL = 200  # characters of one table cell
 NO_RESULT = "No result stored for this task."
 RETURNED_NONE = "The task returned None."
+PICKLE_NOTE = "a pickle is never unpickled for a preview; this text was recorded when the task ran"
 _MAX_SAFE_INT = 2**53  # larger integers lose precision as JavaScript numbers
 
 Cell = int | float | str
@@ -68,6 +71,15 @@ def preview_meta(meta: ResultMeta, reason: str) -> TextPreview:
     """A preview from what the store recorded when the result was written, for results that are not loaded."""
     shown = _cut(meta.preview, MAX_TEXT) if meta.preview else f"<{meta.python_type}>"
     return {"kind": "text", "text": f"{shown}\n\n({meta.python_type}, {meta.bytes:,} bytes, not loaded: {reason})"}
+
+
+def safe_to_decode(meta: ResultMeta) -> bool:
+    """Whether a result may be decoded to preview it: its codec never runs code from the bytes (not pickle; an
+    unknown codec is refused by the decoder itself)."""
+    from ..store.codecs import CODECS
+
+    codec = CODECS.get(meta.codec)
+    return codec is None or codec.safe
 
 
 def preview_value(value: Any) -> Preview:

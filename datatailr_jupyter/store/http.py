@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -78,10 +79,21 @@ def _session(retry: Retry, token: str | None) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "datatailr_jupyter-HttpRunStore"
-    session.trust_env = False  # proxies and .netrc from the environment must not see or replace our token
     if token:
-        session.headers["Authorization"] = f"Bearer {token}"
+        session.auth = _Bearer(token)  # set as the session's auth, so no .netrc entry replaces it
     return session
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self._header = f"Bearer {token}"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(<token>)"  # never the token itself
 
 
 def _public_url(url: str) -> str:

@@ -89,6 +89,10 @@ class CodeLoadError(DatatailrJupyterError):
     """A version's stored code cannot be loaded in this process (a module it needs does not import, say)."""
 
 
+class ExecutorError(DatatailrJupyterError):
+    """An executor cannot run tasks: its cluster cannot be reached, was lost mid-run, or is unknown."""
+
+
 class RunFailedError(DatatailrJupyterError):
     """A run ended in a state other than completed where a caller required success."""
 

@@ -154,7 +154,8 @@ class WorkflowFunction:
             raise DefinitionError(f"workflow {options.name!r} parameters: {exc}") from None
         with building(graph):
             self.func(*args, **kwargs)
-        blueprint = graph.freeze(options.env_vars, options.resources, {})
+        limits = {"fail_after": options.fail_after, "expire_after": options.expire_after}  # enforced by the run loop
+        blueprint = graph.freeze(options.env_vars, options.resources, {k: v for k, v in limits.items() if v})
         return blueprint, options, {k: describe_value(v) for k, v in params.arguments.items()}
 
     def __call__(
@@ -166,7 +167,7 @@ class WorkflowFunction:
         instant_run: bool = False,
         env: str | None = None,
         store: RunStore | str | None = None,
-        executor: Any = "process",
+        executor: Any = None,
         max_workers: int | None = None,
         **kwargs: Any,
     ) -> RunHandle | str | None:

@@ -18,9 +18,15 @@ Design (only the loop thread mutates run state; executors only run jobs and repo
    results written to files, the file's path when the store has local files (``result_file``), else the bytes
    read back from the store; the worker checks and decodes them (see workers.Input).
 5. The run ends ``completed`` when every task it was meant to run completed, else ``failed`` (error_message =
-   first failure). KeyboardInterrupt stops it: running tasks are killed and end ``stopped``, tasks not started
-   end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised. SIGTERM does the same (when
-   the program has no SIGTERM handler of its own and the loop runs in the main thread), then exits with 143.
+   first failure). The workflow's time limits hold on every executor: past ``fail_after`` (from the run's start)
+   running tasks are cancelled and end ``failed_after``, the others ``did_not_run``, and the run ends
+   ``failed_after``; a run none of whose tasks started within ``expire_after`` of when it was due (its scheduled
+   time, else its start) -- e.g. waiting for a cluster worker that can take them -- ends ``expired`` with its
+   tasks. An executor that loses its workers for good (a cluster scheduler gone, ExecutorError) ends the run
+   ``failed`` with the reason. KeyboardInterrupt stops it: running tasks are killed and end ``stopped``, tasks
+   not started end ``did_not_run``, the run ends ``stopped``, and the interrupt is re-raised. SIGTERM does the
+   same (when the program has no SIGTERM handler of its own and the loop runs in the main thread), then exits
+   with 143.
 
 Every recorded time comes from the injected clock (``clock.now()``), so histories can be recorded backdated.
 """
@@ -35,10 +41,11 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..errors import ExecutorError
 from ..models import RunState, TaskError
 from ..store.protocols import RunStore, RunUpdate, TaskUpdate, result_file_of
 from .clock import Clock, system_clock
@@ -67,12 +74,19 @@ class RunLoop:
         skip: set[int] | None = None,
         scheduled_time: datetime | None = None,
         poll: float = 0.25,
+        fail_after: timedelta | None = None,
+        expire_after: timedelta | None = None,
     ) -> None:
         self.store, self.run_id, self.bp, self.executor, self.clock = store, run_id, blueprint, executor, clock
         self.reuse = dict(reuse or {})
         self.skip = set(skip or ())
         self.scheduled_time = scheduled_time
         self.poll = poll
+        self.fail_after = fail_after if fail_after is not None else blueprint.options.get("fail_after")
+        self.expire_after = expire_after if expire_after is not None else blueprint.options.get("expire_after")
+        self.fail_at: datetime | None = None
+        self.expire_at: datetime | None = None
+        self.started_any = False
         self.tasks = {t.id: t for t in blueprint.tasks}
         self.children: dict[int, list[int]] = defaultdict(list)
         for t in blueprint.tasks:
@@ -85,8 +99,9 @@ class RunLoop:
         self.stored: dict[int, tuple[int, int]] = {}  # ... or where to read them: (run id, task id)
         self.ready: list[int] = []  # may start: every dependency completed
         self.fresh: set[int] = set()  # ready since the last commit (their upstream results are not committed yet)
-        # Jobs are prepared just ahead of the workers, so the first ones start while the rest are prepared.
-        self.in_flight = 2 * max(1, executor.max_workers)
+        # Jobs are prepared just ahead of the workers, so the first ones start while the rest are prepared (a
+        # cluster executor may ask for more ahead with ``prefetch``: its round trips are longer).
+        self.in_flight = getattr(executor, "prefetch", None) or 2 * max(1, executor.max_workers)
         self.active: set[int] = set()  # submitted, no outcome yet
         self.batch: dict[int, dict[str, Any]] = {}
         self.committed: set[int] = set()  # tasks whose terminal state is in the store
@@ -123,6 +138,9 @@ class RunLoop:
         try:
             self._begin()
             while self.active or self.ready:
+                limited = self._past_limit()
+                if limited is not None:
+                    return limited
                 room = self.in_flight - len(self.active)
                 if self.ready and room > 0:
                     batch, self.ready = self.ready[:room], self.ready[room:]
@@ -134,6 +152,7 @@ class RunLoop:
                 events = self.executor.wait(timeout)
                 for event in events:
                     if isinstance(event, Started):
+                        self.started_any = True
                         self._update(
                             event.task_id, state=RunState.RUNNING, start_time=event.time, host=event.host, attempt=1
                         )
@@ -155,6 +174,9 @@ class RunLoop:
             if terminated:  # the process was asked to end: it does, with the shell's status for SIGTERM
                 raise SystemExit(128 + signal.SIGTERM) from None
             raise
+        except ExecutorError as exc:  # the executor's workers are gone for good: the run fails with the reason
+            self._stop(str(exc), RunState.FAILED)
+            return RunState.FAILED
         except BaseException as exc:
             self._stop(f"engine error: {type(exc).__name__}: {exc}", RunState.FAILED)
             raise
@@ -167,6 +189,10 @@ class RunLoop:
         start = self.clock.now()
         self.store.update_run(self.run_id, RunUpdate(state=RunState.RUNNING, start_time=start))
         scheduled = self.scheduled_time
+        if self.fail_after is not None:
+            self.fail_at = start + self.fail_after
+        if self.expire_after is not None:
+            self.expire_at = (scheduled or start) + self.expire_after
         base = {
             "rundate": (scheduled or start).date().isoformat(),
             "scheduled_time": scheduled.isoformat() if scheduled else "",
@@ -207,21 +233,46 @@ class RunLoop:
         )
         return final
 
-    def _stop(self, reason: str, final: RunState = RunState.STOPPED) -> None:
+    def _past_limit(self) -> RunState | None:
+        """End the run when it passed fail_after, or expire_after with no task started; its final state then."""
+        if self.fail_at is None and (self.expire_at is None or self.started_any):
+            return None
+        now = self.clock.now()
+        if self.fail_at is not None and now >= self.fail_at:
+            reason = f"the run took longer than its fail_after ({self.fail_after}); it was stopped"
+            self._stop(reason, RunState.FAILED_AFTER, running_as=RunState.FAILED_AFTER)
+            return RunState.FAILED_AFTER
+        if self.expire_at is not None and not self.started_any and now >= self.expire_at:
+            due = "scheduled time" if self.scheduled_time is not None else "start"
+            reason = f"no task started within the run's expire_after ({self.expire_after}) of its {due}"
+            self._stop(reason, RunState.EXPIRED, waiting_as=RunState.EXPIRED)
+            return RunState.EXPIRED
+        return None
+
+    def _stop(
+        self,
+        reason: str,
+        final: RunState = RunState.STOPPED,
+        running_as: RunState = RunState.STOPPED,
+        waiting_as: RunState = RunState.DID_NOT_RUN,
+    ) -> None:
         running = self.executor.cancel() | {t for t in self.active if self.state.get(t) is RunState.RUNNING}
         now = self.clock.now()
         self.batch = {}
+        error_type = {RunState.STOPPED: "Stopped", RunState.FAILED_AFTER: "FailedAfter"}.get(running_as, "Stopped")
         for tid in self.tasks:
             if tid in self.committed:
                 continue
             if tid in running:
-                self._update(tid, state=RunState.STOPPED, end_time=now, error=TaskError("Stopped", reason))
-                self._append_line(tid, f"end {self.tasks[tid].name!r}: stopped: {reason}")
+                self._update(tid, state=running_as, end_time=now, error=TaskError(error_type, reason))
+                self._append_line(tid, f"end {self.tasks[tid].name!r}: {running_as.value}: {reason}")
             elif self.state.get(tid) is RunState.COMPLETED and tid in self.reuse:
                 source_run, source_task = self.reuse[tid]
                 self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run, reused_from_task=source_task)
-            else:
+            elif tid in self.skip or self.state.get(tid) is RunState.DID_NOT_RUN:
                 self._update(tid, state=RunState.DID_NOT_RUN)
+            else:
+                self._update(tid, state=waiting_as)
         try:
             self._pump_logs(force=True)
             self._flush()
@@ -314,6 +365,7 @@ class RunLoop:
                 clock=self.clock,
                 function=t.function if self.executor.in_process else None,
                 function_bytes=function_bytes,
+                resources=t.resources,
             )
             self.executor.submit(job)
             self.active.add(tid)

@@ -72,6 +72,7 @@ class Job:
     clock: Clock
     function: TaskFunction | None = field(default=None, repr=False)  # in-process executors
     function_bytes: bytes | None = field(default=None, repr=False)  # process executors (cloudpickled)
+    resources: dict[str, Any] = field(default_factory=dict)  # memory / cpu hints (cluster executors place by them)
 
 
 @dataclass
@@ -216,13 +217,19 @@ def _env_applied(env_vars: dict[str, str]) -> Iterator[None]:
 # ---------------------------------------------------------------- one task
 
 
-def execute(job: Job, function: TaskFunction, mode: str, keep_value: bool = False) -> Outcome:
-    """Run one task with its output captured; never raises for errors of the task itself."""
+def execute(
+    job: Job, function: TaskFunction, mode: str, keep_value: bool = False, worker: str = "", env: bool | None = None
+) -> Outcome:
+    """Run one task with its output captured; never raises for errors of the task itself. ``worker`` names the
+    worker in the start line; the task's env_vars are applied unless ``env`` is false (default: not in threads)."""
     start = end = job.clock.now()
     capture = Capture(job.stdout, job.stderr, mode)
     ok, value, result, error = False, None, None, None
+    apply_env = mode != "thread" if env is None else env
     try:
         where = f"(task {job.task_id}, run {job.run_id}) attempt {job.attempt} on {HOST} pid {os.getpid()}"
+        if worker:
+            where += f" {worker}"
         capture.write_stdout(system_line(job.clock, f"start {job.name!r} {where}"))
         with capture.redirect(), shipped_sources(function):  # by value: the source lines its traceback shows
             try:
@@ -230,7 +237,7 @@ def execute(job: Job, function: TaskFunction, mode: str, keep_value: bool = Fals
                 arguments.update(
                     {k: v for k, v in job.system.items() if k in function.signature.parameters and k not in arguments}
                 )
-                if mode == "thread":
+                if not apply_env:
                     value = function.call(arguments)
                 else:
                     with _env_applied(job.env_vars):

@@ -1,5 +1,5 @@
-"""Resolves the store URL, token, environment and trusted stores: arguments, then DT_RUNS_* variables, then the
-config file."""
+"""Resolves the store URL, token, environment, trusted stores and executor: arguments, then DT_RUNS_* variables
+(DT_EXECUTOR), then the config file."""
 
 from __future__ import annotations
 
@@ -28,8 +28,10 @@ ENV_ENV = "DT_RUNS_ENV"
 ENV_CONFIG = "DT_RUNS_CONFIG"
 ENV_TRUSTED_STORES = "DT_RUNS_TRUSTED_STORES"
 ENV_MAX_LOG_BYTES = "DT_RUNS_MAX_LOG_BYTES"
+ENV_EXECUTOR = "DT_EXECUTOR"
 DEFAULT_ENV = "dev"
-_STRING_KEYS = ("store", "token", "env")
+DEFAULT_EXECUTOR = "process"
+_STRING_KEYS = ("store", "token", "env", "executor")
 _KEYS = (*_STRING_KEYS, "trusted_stores", "max_log_bytes")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _PORT = re.compile(r"[0-9]+(/.*)?")
@@ -188,6 +190,19 @@ def resolve(
         except ConfigError:
             pass  # reported where a setting is read from the broken file; a chosen store still opens
     return Settings(store_url=store_url, token=resolved_token, env=check_env(resolved_env), source=source)
+
+
+def resolve_executor(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The executor runs use when none is given, and where that came from: $DT_EXECUTOR, else ``executor`` of
+    the config file (e.g. "dask://scheduler:8786", "thread"), else the local process pool."""
+    environ = os.environ if environ is None else environ
+    if environ.get(ENV_EXECUTOR, "").strip():
+        return environ[ENV_EXECUTOR].strip(), ENV_EXECUTOR
+    path = config_path(environ)
+    configured = _read_config(path).get("executor")
+    if isinstance(configured, str) and configured.strip():
+        return configured.strip(), f"config file {path}"
+    return DEFAULT_EXECUTOR, "default"
 
 
 def export_max_log_bytes(

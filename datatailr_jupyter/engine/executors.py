@@ -5,6 +5,10 @@ An executor accepts jobs (``submit``), reports what happened (``wait`` returns :
 were running) and releases its workers (``close``). Only the loop thread calls these methods. Executors whose
 ``in_process`` is true receive task functions and upstream values as Python objects; the others receive pickled
 functions (``Job.function_bytes``) and encoded upstream results.
+
+Executors are made by name or URL (``make_executor``): the built-ins (process, thread, inline, and dask, whose
+module imports ``distributed`` only when used) and any a package adds through the ``datatailr_jupyter.executors``
+entry-point group. An executor may also have ``prefetch``: how many jobs the run loop keeps submitted ahead.
 """
 
 from __future__ import annotations
@@ -16,21 +20,26 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .capture import install_thread_router, uninstall_thread_router
 from .workers import HOST, Job, Outcome, execute
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "EXECUTORS",
     "MAX_WORKERS",
     "Event",
     "Executor",
+    "ExecutorFactory",
     "InlineExecutor",
     "Started",
     "ThreadExecutor",
     "check_max_workers",
+    "executor_factory",
+    "known_executors",
     "make_executor",
+    "register_executor",
 ]
 
 MAX_WORKERS = 1024
@@ -204,30 +213,107 @@ class ThreadExecutor:
         uninstall_thread_router()
 
 
-EXECUTORS = ("process", "thread", "inline")
+# ---------------------------------------------------------------- registry: names and entry points
+
+ENTRY_POINT_GROUP = "datatailr_jupyter.executors"
+
+ExecutorFactory = Callable[[Any, "int | None"], "tuple[Executor, Callable[[], None]]"]
+"""factory(target, max_workers) -> (executor, release). ``target`` is what the user gave: a name such as
+"thread", a URL such as "dask://host:8786", or an object of the library the factory adapts (a distributed.Client)."""
+
+_BUILTIN: dict[str, str] = {
+    "process": "datatailr_jupyter.engine.executors:open_process_executor",
+    "thread": "datatailr_jupyter.engine.executors:open_thread_executor",
+    "inline": "datatailr_jupyter.engine.executors:open_inline_executor",
+    "dask": "datatailr_jupyter.engine.dask_executor:open_dask_executor",
+}
+_OBJECT_KINDS = {"distributed": "dask"}  # executor objects of other libraries: top-level package -> entry name
+EXECUTORS = tuple(_BUILTIN)
+_registered: dict[str, ExecutorFactory] = {}
+
+
+def register_executor(name: str, factory: ExecutorFactory, object_package: str | None = None) -> None:
+    """Add (or replace) an executor kind in this process; ``object_package`` routes objects of that top-level
+    package (e.g. "ray") to it too. Packages do the same with the ``datatailr_jupyter.executors`` entry points."""
+    _registered[name.lower()] = factory
+    if object_package:
+        _OBJECT_KINDS[object_package] = name.lower()
+
+
+def _entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {ep.name.lower(): ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_executors() -> list[str]:
+    return sorted(set(_BUILTIN) | set(_registered) | set(_entry_points()))
+
+
+def executor_factory(name: str) -> ExecutorFactory:
+    """The factory of an executor kind: registered in this process, a built-in, or from an entry point."""
+    from ..errors import ExecutorError
+
+    name = name.lower()
+    if name in _registered:
+        return _registered[name]
+    target = _BUILTIN.get(name)
+    if target is None:
+        eps = _entry_points()
+        if name not in eps:
+            raise ExecutorError(
+                f"unknown executor {name!r}; known executors: {', '.join(known_executors())} (or an Executor "
+                f"object; packages add kinds through the {ENTRY_POINT_GROUP!r} entry points)"
+            )
+        factory: ExecutorFactory = eps[name].load()
+        return factory
+    module_name, _, attr = target.partition(":")
+    module = __import__(module_name, fromlist=[attr])
+    loaded: ExecutorFactory = getattr(module, attr)
+    return loaded
 
 
 def _keep() -> None:
     return None
 
 
-def make_executor(kind: str | Executor, max_workers: int | None = None) -> tuple[Executor, Callable[[], None]]:
-    """An executor for ``kind`` ("process", "thread", "inline" or an Executor) and what to call when done with it."""
+def open_process_executor(target: object, max_workers: int | None) -> tuple[Executor, Callable[[], None]]:
+    from .procpool import shared_process_executor
+
+    return shared_process_executor(max_workers)
+
+
+def open_thread_executor(target: object, max_workers: int | None) -> tuple[Executor, Callable[[], None]]:
+    ex = ThreadExecutor(max_workers)
+    return ex, ex.close
+
+
+def open_inline_executor(target: object, max_workers: int | None) -> tuple[Executor, Callable[[], None]]:
+    ex = InlineExecutor(max_workers)
+    return ex, ex.close
+
+
+def make_executor(kind: object = None, max_workers: int | None = None) -> tuple[Executor, Callable[[], None]]:
+    """An executor for ``kind`` and what to call when done with it. ``kind`` is a name ("process", "thread",
+    "inline"), a URL ("dask://host:8786"), an Executor, an object a registered kind adapts (a distributed.Client),
+    or None: the configured executor ($DT_EXECUTOR, ``executor`` in the config file, else "process")."""
     from ..errors import InvalidArgumentError
 
     check_max_workers(max_workers)
-    if not isinstance(kind, str):
-        if isinstance(kind, Executor):
-            return kind, _keep
-        raise InvalidArgumentError(f"executor must be one of {', '.join(EXECUTORS)} or an Executor, not {kind!r}")
-    if kind == "process":
-        from .procpool import shared_process_executor
+    if kind is None:
+        from ..settings import resolve_executor
 
-        return shared_process_executor(max_workers)
-    if kind == "thread":
-        thread_ex = ThreadExecutor(max_workers)
-        return thread_ex, thread_ex.close
-    if kind == "inline":
-        inline_ex = InlineExecutor(max_workers)
-        return inline_ex, inline_ex.close
-    raise InvalidArgumentError(f"unknown executor {kind!r}; use one of {', '.join(EXECUTORS)}")
+        kind, _ = resolve_executor()
+    if isinstance(kind, str):
+        text = kind.strip()
+        name = text.split("://", 1)[0] if "://" in text else text
+        return executor_factory(name)(text, max_workers)
+    if isinstance(kind, Executor):
+        return kind, _keep
+    package = type(kind).__module__.split(".")[0]
+    if package in _OBJECT_KINDS:
+        return executor_factory(_OBJECT_KINDS[package])(kind, max_workers)
+    raise InvalidArgumentError(
+        f"executor must be one of {', '.join(known_executors())}, a URL like dask://host:8786, a distributed.Client "
+        f"or an Executor, not {kind!r}"
+    )

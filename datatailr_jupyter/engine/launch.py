@@ -12,7 +12,7 @@ from typing import Any
 from ..models import RunState, Trigger, check_env
 from ..store.protocols import NewRun, RunStore, TaskSpec
 from .clock import Clock, system_clock
-from .executors import Executor, make_executor
+from .executors import make_executor
 from .graph import Blueprint
 from .runner import RunLoop
 
@@ -100,7 +100,7 @@ def run_blueprint(
     *,
     env: str | None = None,
     store: RunStore | str | None = None,
-    executor: str | Executor = "process",
+    executor: object = None,
     max_workers: int | None = None,
     params: dict[str, Any] | None = None,
     trigger: Trigger = Trigger.LOCAL,
@@ -108,7 +108,9 @@ def run_blueprint(
     scheduled_time: datetime | None = None,
     job_version: int | None = None,
 ) -> Any:
-    """Register the version if it changed, create the run, execute it, and return its RunHandle."""
+    """Register the version if it changed, create the run, execute it, and return its RunHandle. The executor
+    (``executor``: a name, URL, object, or None for the configured one) is made first, so a cluster that cannot be
+    reached is reported before a run is recorded."""
     from .executors import check_max_workers
     from .handle import RunHandle
     from .versions import register
@@ -116,13 +118,17 @@ def run_blueprint(
     check_max_workers(max_workers)  # before a run is recorded that could not start
     run_store = open_run_store(store)
     env_name = resolve_env(env)
-    if job_version is None:
-        job_version = register(run_store, blueprint, options).version
-    run_id = start_run(
-        run_store, blueprint, job_version, env_name, params=params, trigger=trigger,
-        scheduled_time=scheduled_time, clock=clock,
-    )  # fmt: skip
-    execute_run(run_store, run_id, blueprint, executor, max_workers, clock=clock, scheduled_time=scheduled_time)
+    ex, release = make_executor(executor, max_workers)
+    try:
+        if job_version is None:
+            job_version = register(run_store, blueprint, options).version
+        run_id = start_run(
+            run_store, blueprint, job_version, env_name, params=params, trigger=trigger,
+            scheduled_time=scheduled_time, clock=clock,
+        )  # fmt: skip
+        execute_run(run_store, run_id, blueprint, ex, max_workers, clock=clock, scheduled_time=scheduled_time)
+    finally:
+        release()
     return RunHandle(run_store, run_id)
 
 
@@ -130,7 +136,7 @@ def execute_run(
     store: RunStore,
     run_id: int,
     blueprint: Blueprint,
-    executor: str | Executor,
+    executor: object,
     max_workers: int | None,
     **loop_options: Any,
 ) -> RunState:

@@ -28,7 +28,7 @@ from ..models import RunDetail, RunState, TaskRun, Trigger, Version
 from ..store.protocols import RunStore
 from ..store.registry import distrust
 from .clock import Clock, system_clock
-from .executors import Executor, check_max_workers
+from .executors import check_max_workers
 from .graph import Blueprint
 from .handle import RunHandle
 from .launch import execute_run, open_run_store, start_run
@@ -247,7 +247,7 @@ def rerun(
     full: bool = False,
     from_task: int | str | None = None,
     store: RunStore | str | None = None,
-    executor: str | Executor = "process",
+    executor: object = None,
     max_workers: int | None = None,
     wait: bool = True,
     clock: Clock = system_clock,

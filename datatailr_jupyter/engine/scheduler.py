@@ -27,7 +27,7 @@ from ..errors import CodeLoadError, DatatailrJupyterError, NotFoundError
 from ..models import RunQuery, RunState, Trigger, Version, utcnow
 from ..store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate
 from .clock import Clock
-from .executors import Executor, check_max_workers
+from .executors import check_max_workers
 from .graph import Blueprint
 from .launch import engine_owner, execute_run, start_run
 from .schedule import latest_tick, ticks_between
@@ -150,7 +150,7 @@ class _Pass:
         self,
         store: RunStore,
         now: datetime,
-        executor: str | Executor,
+        executor: object,
         max_workers: int | None,
         clock: Clock,
         log: Log,
@@ -240,7 +240,7 @@ def scheduler_tick(
     store: RunStore,
     now: datetime,
     *,
-    executor: str | Executor = "process",
+    executor: object = None,
     max_workers: int | None = None,
     clock: Clock | None = None,
     log: Log = print,
@@ -276,7 +276,7 @@ def run_scheduler(
     poll_interval: float = 30.0,
     stop: threading.Event | None = None,
     now: Callable[[], datetime] = utcnow,
-    executor: str | Executor = "process",
+    executor: object = None,
     max_workers: int | None = None,
     log: Callable[[str], None] = print,
 ) -> None:

@@ -7,7 +7,9 @@ per-process spool file that a watcher thread copies into the task's stderr log e
 is created only for tasks that write to stderr (creating a file is the most expensive step of a short task)
 and can still be read while the task runs. If a worker process dies, the engine copies what its spool holds
 (e.g. a segfault's traceback). In threads, ``sys.stdout`` / ``sys.stderr`` are routed per thread (Python-level
-output only) and the stderr log is opened on first write.
+output, logging's stream handlers) and the stderr log is opened on first write; a subprocess a task starts with
+``subprocess`` (Popen, run, check_output) inherits the task's log instead of the process's descriptors unless it
+is given its own (output written by C code to descriptors 1 and 2 is not captured in threads).
 
 Logs are capped at ``max_log_bytes()`` (DT_RUNS_MAX_LOG_BYTES, default 1 GiB) so a chatty task cannot fill the
 disk: a capped log keeps its first half and its latest bytes, with one line between them saying how many bytes
@@ -21,6 +23,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +31,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 __all__ = [
     "DEFAULT_MAX_LOG_BYTES",
@@ -340,6 +343,7 @@ class Capture:
         self.lazy_err: _LazyText | None = None
         self.spool: StderrSpool | None = None
         self.lock = threading.Lock()  # held to change where descriptors point
+        self.child_err: tuple[int, threading.Thread] | None = None  # thread mode: a pipe for subprocesses' stderr
         self.redirected = False  # descriptor 1 is this task's (fd modes)
         self.closed = False
         self.pump: _Pump | None = None
@@ -391,17 +395,42 @@ class Capture:
             except (OSError, ValueError):
                 pass
 
+    def child_stderr(self) -> int:
+        """Thread mode: the write end of a pipe copied into this task's stderr log, for its subprocesses."""
+        with self.lock:
+            if self.child_err is None:
+                read_fd, write_fd = os.pipe()
+                lazy = self.lazy_err
+                assert lazy is not None
+
+                def copy() -> None:
+                    try:
+                        while data := os.read(read_fd, 1 << 16):
+                            try:
+                                lazy.write(data.decode("utf-8", "replace"))
+                            except (OSError, ValueError):
+                                pass
+                    finally:
+                        os.close(read_fd)
+
+                thread = threading.Thread(target=copy, name="dt-child-stderr", daemon=True)
+                thread.start()
+                self.child_err = (write_fd, thread)
+            return self.child_err[0]
+
     @contextmanager
     def redirect(self) -> Iterator[None]:
         if self.mode == "thread":
             self.out = _open_text(self.out_fd)
             _ROUTER.ensure()
             _ROUTER.set(self.out, self.lazy_err)  # type: ignore[arg-type]
+            _ROUTER.local.capture = self
             try:
                 yield
             finally:
                 self.flush()
                 _ROUTER.set(None, None)
+                _ROUTER.local.capture = None
             return
         assert self.spool is not None
         self.flush()
@@ -434,6 +463,9 @@ class Capture:
             os.close(self.out_fd)  # with it, the pipe's last writer in this process when stdout was capped
         if self.pump is not None:
             self.pump.finish(timeout=10.0)
+        if self.child_err is not None:
+            os.close(self.child_err[0])
+            self.child_err[1].join(10.0)  # a subprocess still running keeps the pipe: it goes on alone
         if self.spool is not None:
             self.spool.end()
         if self.lazy_err is not None:
@@ -473,6 +505,8 @@ class _Router:
     def install(self) -> None:
         with self.lock:
             self.users += 1
+            if subprocess.Popen.__init__ is not _routed_popen_init:
+                subprocess.Popen.__init__ = _routed_popen_init  # type: ignore[method-assign]
         self.ensure()
 
     def ensure(self) -> None:
@@ -487,10 +521,26 @@ class _Router:
         with self.lock:
             self.users -= 1
             if self.users == 0:
+                if subprocess.Popen.__init__ is _routed_popen_init:
+                    subprocess.Popen.__init__ = _POPEN_INIT  # type: ignore[method-assign]
                 for name in ("stdout", "stderr"):
                     current = getattr(sys, name)
                     if isinstance(current, _ThreadRouter):
                         setattr(sys, name, current.fallback)
+
+
+_POPEN_INIT = subprocess.Popen.__init__
+
+
+def _routed_popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+    """Popen in a thread running a task: output it would inherit from the process goes to the task's logs."""
+    capture: Capture | None = getattr(_ROUTER.local, "capture", None)
+    if capture is not None and len(args) <= 4 and not capture.closed:  # stdout/stderr not given by position
+        if kwargs.get("stdout") is None:
+            kwargs["stdout"] = capture.out_fd
+        if kwargs.get("stderr") is None:
+            kwargs["stderr"] = capture.child_stderr()
+    _POPEN_INIT(self, *args, **kwargs)
 
 
 _ROUTER = _Router()

@@ -9,6 +9,7 @@ import pytest
 
 from datatailr_jupyter.store.protocols import RunStore
 from datatailr_jupyter.store.registry import open_store
+from tests.engine.dask_clusters import dask_cli_client, dask_cli_cluster, dask_local_client  # noqa: F401
 
 
 @pytest.fixture()

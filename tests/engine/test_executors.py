@@ -1,4 +1,5 @@
-"""Every executor (process, thread, inline) passes the same contract: start, report, capture, fail, cancel."""
+"""Every executor (process, thread, inline, Dask on a LocalCluster and on a cluster started with the dask commands)
+passes the same contract: start, report, capture, fail, cancel."""
 
 from __future__ import annotations
 
@@ -34,13 +35,18 @@ def boom(x):
     raise ValueError(f"bad input {x}")
 
 
-@pytest.fixture(params=["process", "thread", "inline"])
+@pytest.fixture(params=["process", "thread", "inline", "dask-local", "dask-cli"])
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     ex: Executor
     if request.param == "process":
         ex = ProcessExecutor(2)
     elif request.param == "thread":
         ex = ThreadExecutor(2)
+    elif request.param.startswith("dask"):
+        from datatailr_jupyter.engine.dask_executor import DaskExecutor
+
+        client = request.getfixturevalue("dask_local_client" if request.param == "dask-local" else "dask_cli_client")
+        ex = DaskExecutor(client)
     else:
         ex = InlineExecutor()
     yield ex

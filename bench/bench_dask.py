@@ -1,0 +1,84 @@
+"""Dask benchmark: ``.venv/bin/python -m bench.bench_dask`` (a benchmark, not a test; prints a table).
+
+On one ``distributed.LocalCluster`` (2 worker processes, 1 thread each), in one run:
+(a) the 1,000-task fan-out/fan-in of trivial tasks, run by the engine with everything persisted in a real
+    SqliteRunStore (states, logs, results), against Dask's own ``client.submit`` of the same functions with
+    nothing persisted;
+(b) the 200-task chain, both ways.
+Rounds alternate engine and bare Dask so both see the same machine load; medians of the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_engine import chain, fan, gather, leaf, seed_value
+from datatailr_jupyter.models import RunState
+from datatailr_jupyter.store.registry import open_store
+
+
+def bare_fan(client: Any, n: int) -> float:
+    t0 = time.perf_counter()
+    root = client.submit(seed_value, pure=False)
+    leaves = [client.submit(leaf, root, i, pure=False) for i in range(n - 2)]
+    assert client.submit(gather, *leaves, pure=False).result() == sum(1 + i for i in range(n - 2))
+    return time.perf_counter() - t0
+
+
+def bare_chain(client: Any, n: int) -> float:
+    t0 = time.perf_counter()
+    x = client.submit(seed_value, pure=False)
+    for i in range(n - 1):
+        x = client.submit(leaf, x, i, pure=False)
+    x.result()
+    return time.perf_counter() - t0
+
+
+def engine(wf: Any, store: Any, client: Any) -> float:
+    t0 = time.perf_counter()
+    handle = wf(local_run=True, store=store, executor=client)
+    elapsed = time.perf_counter() - t0
+    assert handle.state is RunState.COMPLETED, handle.state
+    return elapsed
+
+
+def main() -> None:
+    from distributed import Client, LocalCluster
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        store = open_store(f"sqlite://{Path(tmp) / 'store'}")
+        fan_wf, chain_wf = fan(1000), chain(200)
+        engine(fan(10), store, client)  # warm-up: workers import the package
+        bare_fan(client, 10)
+        rows: dict[str, list[float]] = {k: [] for k in ("fan engine", "fan dask", "chain engine", "chain dask")}
+        for _ in range(args.rounds):
+            rows["fan engine"].append(engine(fan_wf, store, client))
+            rows["fan dask"].append(bare_fan(client, 1000))
+            rows["chain engine"].append(engine(chain_wf, store, client))
+            rows["chain dask"].append(bare_chain(client, 200))
+        store.close()
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"{'workload':<34}{'engine (persisted)':>20}{'bare Dask':>12}{'ratio':>8}")
+    for label, key, n in (("1,000-task fan-out/fan-in", "fan", 1000), ("200-task chain", "chain", 200)):
+        e, d = med[f"{key} engine"], med[f"{key} dask"]
+        print(f"{label + ' (whole run)':<34}{e:>19.2f}s{d:>11.2f}s{e / d:>7.2f}x")
+        print(f"{'  per task':<34}{e / n * 1e3:>18.2f}ms{d / n * 1e3:>10.2f}ms")
+    print("rounds:", {k: [round(x, 2) for x in v] for k, v in rows.items()})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,467 @@
+"""The Dask executor: a run's tasks on a ``distributed`` cluster, with the semantics of the local process pool.
+
+``executor="dask://host:8786"`` (or a ``distributed.Client``, or ``DT_EXECUTOR``) makes one per run. Each job is one
+Dask task (``Client.submit``, a key of its own, no retries) running :func:`run_job` in a worker thread:
+
+- The task's pickled function is scattered once per run and unpickled once per worker. A small upstream result
+  reaches its consumers as the producing task's future, so it moves worker to worker (the engine gathers it once,
+  to commit it); a large one (written to the store's staging area by its worker) goes by its store file path.
+- Output is routed per thread (capture.py: print, logging, subprocesses). When the workers see the engine's log
+  directory (one machine or a shared filesystem, checked once per run with a probe file) they write the store's log
+  files and results' staging files directly, so running tasks' logs can be tailed; otherwise a task's logs are
+  kept on its worker and written into the store when it ends, and its result travels in memory.
+- Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``); outcomes are
+  gathered in batches. System lines name the worker.
+- Faults: a worker that dies mid-task fails that task with ``WorkerLost`` naming the worker (tasks carry no retry
+  policy; a second attempt Dask schedules elsewhere finds the first one's log and does not run the function); a
+  cluster whose workers cannot take a task's ``cpu`` / ``memory`` (when they declare such resources) fails it at
+  once; a scheduler that cannot be reached fails before the run is created, and one lost mid-run ends it failed
+  (ExecutorError). ``cancel`` cancels the futures and interrupts the tasks' threads on the workers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any
+
+import cloudpickle
+
+from ..errors import ExecutorError
+from ..models import TaskError
+from .executors import Event, Started, check_max_workers
+from .workers import HOST, Job, Outcome, execute
+
+__all__ = ["DaskExecutor", "open_dask_executor", "run_job"]
+
+TOPIC = "datatailr-jupyter"
+CONNECT_TIMEOUT = 10.0
+HEALTH_EVERY = 1.0  # seconds between checks of the cluster's workers while tasks are out
+NO_WORKERS_GRACE = 60.0  # a cluster without workers for this long fails the run
+_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_RESOURCE_NAMES = {"cpu": ("cpu", "cpus", "CPU", "CPUS"), "memory": ("memory", "mem", "MEMORY", "MEM")}
+
+
+def open_dask_executor(target: object, max_workers: int | None) -> tuple[DaskExecutor, Any]:
+    """The ``dask`` executor kind: ``dask://host:port`` (a client kept per address) or a distributed.Client."""
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorError(
+            "the dask executor needs the distributed package: pip install 'datatailr_jupyter[dask]'"
+        ) from None
+    client = target if isinstance(target, distributed.Client) else _connect(str(target))
+    executor = DaskExecutor(client, max_workers)
+    return executor, executor.close
+
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _connect(spec: str) -> Any:
+    import dask
+    import distributed
+
+    rest = spec.split("://", 1)[1] if "://" in spec else ""
+    address = f"tcp://{rest}" if rest else dask.config.get("scheduler-address", None)
+    if not address:
+        raise ExecutorError("say which Dask scheduler to use: executor='dask://host:8786' (or DT_EXECUTOR)")
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(address)
+        if client is not None and client.status == "running":
+            return client
+        try:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorError(
+                f"cannot reach the Dask scheduler at {address} ({exc}); start it with `dask scheduler` and workers "
+                f"with `dask worker {address}`, or fix the address given as executor, DT_EXECUTOR or the config "
+                "file's executor"
+            ) from None
+        _CLIENTS[address] = client
+        return client
+
+
+@atexit.register
+def _close_clients() -> None:
+    for client in _CLIENTS.values():
+        try:
+            client.close(timeout=2)
+        except Exception:
+            pass
+
+
+# Events of the workers, dispatched to the executors of this process (a client keeps one handler per topic).
+_EXECUTORS: dict[str, DaskExecutor] = {}
+_SUBSCRIBED: set[str] = set()
+
+
+def _on_event(event: tuple[float, dict[str, Any]]) -> None:
+    executor = _EXECUTORS.get(event[1].get("t", ""))
+    if executor is not None:
+        executor.events.put(("started", event[1]))
+
+
+class DaskExecutor:
+    """Runs tasks on the workers of a Dask cluster through ``client``."""
+
+    name = "dask"
+    in_process = False
+
+    def __init__(self, client: Any, max_workers: int | None = None) -> None:
+        check_max_workers(max_workers)
+        self.client = client
+        self.address = client.scheduler.address
+        self.token = uuid.uuid4().hex[:12]
+        self.events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self.futures: dict[int, Any] = {}  # submitted, no outcome yet
+        self.jobs: dict[int, Job] = {}
+        self.started: dict[int, str] = {}  # task -> the worker it started on
+        self.kept: dict[int, tuple[bytes, Any]] = {}  # completed: (result bytes, future) for consumers
+        self.functions: dict[bytes, Any] = {}
+        self.ready: list[Event] = []  # outcomes decided here (a task no worker can take)
+        self.shared: bool | None = None  # whether the workers see the engine's log directory
+        self.probe: str | None = None
+        self.workers = self._workers()
+        self.declared = self._declared()
+        threads = sum(w.get("nthreads", 1) for w in self.workers.values())
+        self.max_workers = max_workers or max(1, threads)
+        self.prefetch = max(4 * self.max_workers, 4096)
+        self.last_health = time.monotonic()
+        self.no_workers_since: float | None = None
+        _EXECUTORS[self.token] = self
+        if client.id not in _SUBSCRIBED:
+            client.subscribe_topic(TOPIC, _on_event)
+            _SUBSCRIBED.add(client.id)
+
+    def _workers(self) -> dict[str, dict[str, Any]]:
+        try:
+            info = self.client.scheduler_info(n_workers=-1)
+        except TypeError:  # releases before n_workers
+            info = self.client.scheduler_info()
+        except Exception as exc:
+            raise self._lost(exc) from None
+        return dict(info.get("workers", {}))
+
+    def _lost(self, cause: object) -> ExecutorError:
+        return ExecutorError(f"lost the Dask scheduler at {self.address} mid-run ({cause}); the run was ended")
+
+    # ------------------------------------------------------------ submitting
+
+    def submit(self, job: Job) -> None:
+        if self.shared is None:
+            self._check_shared(os.path.dirname(job.stdout))
+        need = self._resources(job)
+        if isinstance(need, str):
+            now = job.clock.now()
+            self.ready.append(Outcome(job.task_id, False, now, now, error=TaskError("NoWorkerFits", need)))
+            return
+        upstream: dict[int, Any] = {}
+        inputs: dict[int, Any] = {}
+        for ref, item in job.inputs.items():
+            kept = self.kept.get(ref)
+            if item[0] == "encoded" and kept is not None and kept[0] is item[2]:  # type: ignore[misc]
+                upstream[ref] = kept[1]  # the producer's future: the bytes stay on the workers
+            elif item[0] == "file" and not self.shared:
+                with open(item[2], "rb") as fh:  # type: ignore[misc]
+                    inputs[ref] = ("encoded", item[1], fh.read())
+            else:
+                inputs[ref] = item
+        fbytes = job.function_bytes or b""
+        if fbytes not in self.functions:
+            self.functions[fbytes] = self.client.scatter(fbytes, hash=False, broadcast=True)  # no locality pull
+        plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
+        future = self.client.submit(
+            run_job, plain, self.functions[fbytes], upstream, self.token, self.shared,
+            key=f"dt-{job.name}-{self.token}-{job.task_id}", pure=False, retries=0, resources=need or None,
+        )  # fmt: skip
+        self.futures[job.task_id] = future
+        self.jobs[job.task_id] = job
+        future.add_done_callback(lambda f, tid=job.task_id: self.events.put(("done", tid, f)))
+
+    def _check_shared(self, directory: str) -> None:
+        """Whether every worker sees ``directory`` (the run's logs): a probe file is written there and looked for."""
+        print(
+            f"datatailr_jupyter: running on the Dask cluster at {self.address} (dashboard: "
+            f"{self.client.dashboard_link})",
+            file=sys.stderr,
+        )
+        self.probe = os.path.join(directory, f".dt-probe-{self.token}")
+        try:
+            with open(self.probe, "wb"):
+                pass
+            seen = self.client.run(os.path.exists, self.probe)
+        except Exception:
+            seen = {}
+        self.shared = bool(seen) and all(seen.values())
+
+    def _declared(self) -> dict[str, tuple[str, float]]:
+        """cpu / memory -> (the resource name the workers declare, the most one worker declares)."""
+        out: dict[str, tuple[str, float]] = {}
+        for kind, names in _RESOURCE_NAMES.items():
+            offered = [w.get("resources", {}) for w in self.workers.values()]
+            found = [(n, float(r[n])) for r in offered for n in names if n in r]
+            if found:
+                out[kind] = max(found, key=lambda d: d[1])
+        return out
+
+    def _resources(self, job: Job) -> dict[str, float] | str:
+        """The Dask resources a job needs (when the workers declare cpu/memory ones), or why no worker can take it."""
+        need: dict[str, float] = {}
+        for kind, (name, largest) in self.declared.items():
+            amount = _amount(job.resources.get(kind))
+            if amount is None:
+                continue
+            if amount > largest:
+                return (
+                    f"no worker of the Dask cluster at {self.address} can take task {job.name!r}: it needs "
+                    f"{kind}={job.resources.get(kind)}, and the most any worker declares is {name}={largest:g}"
+                )
+            need[name] = amount
+        return need
+
+    # ------------------------------------------------------------ waiting
+
+    def wait(self, timeout: float | None) -> list[Event]:
+        out, self.ready = self.ready, []
+        items: list[tuple[Any, ...]] = []
+        try:
+            items.append(self.events.get(timeout=0 if out else min(timeout or HEALTH_EVERY, HEALTH_EVERY)))
+        except queue.Empty:
+            pass
+        while True:
+            try:
+                items.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        done: list[tuple[int, Any]] = []
+        for item in items:
+            if item[0] == "started":
+                msg = item[1]
+                tid = msg["id"]
+                if tid in self.futures and tid not in self.started:
+                    self.started[tid] = msg["w"]
+                    out.append(Started(tid, datetime.fromisoformat(msg["s"]), msg["h"], msg["p"]))
+            elif self.futures.get(item[1]) is item[2]:
+                done.append((item[1], item[2]))
+        finished = [(tid, f) for tid, f in done if f.status == "finished"]
+        if finished:
+            try:
+                values = self.client.gather([f for _, f in finished])
+            except Exception as exc:
+                raise self._lost(exc) from None
+            for (tid, future), (outcome, logs) in zip(finished, values, strict=True):
+                out.extend(self._outcome(tid, outcome, logs, future))
+        for tid, future in done:
+            if future.status != "finished":
+                out.extend(self._failed(tid, future))
+        if self.futures and time.monotonic() - self.last_health >= HEALTH_EVERY:
+            out.extend(self._health())
+        return out
+
+    def _outcome(self, tid: int, outcome: Outcome, logs: tuple[bytes, bytes] | None, future: Any) -> list[Event]:
+        job = self.jobs.pop(tid)
+        del self.futures[tid]
+        events: list[Event] = []
+        if self.started.pop(tid, None) is None:
+            events.append(Started(tid, outcome.start_time, outcome.host, outcome.pid))
+        for data, path in zip(logs or (), (job.stdout, job.stderr), strict=False):
+            if data:
+                with open(path, "ab") as fh:
+                    fh.write(data)
+        if outcome.ok and outcome.result is not None and outcome.result.data is not None:
+            self.kept[tid] = (outcome.result.data, future)
+        return [*events, outcome]
+
+    def _failed(self, tid: int, future: Any) -> list[Event]:
+        if self.client.status != "running":
+            raise self._lost(f"the client is {self.client.status}")
+        if future.status == "cancelled":
+            reason = "its Dask task was cancelled on the cluster"
+            error = TaskError("Cancelled", reason)
+        else:
+            exc = future.exception()
+            if type(exc).__name__ == "KilledWorker":
+                error = TaskError("WorkerLost", f"worker lost: {exc}")
+            else:
+                error = TaskError(type(exc).__name__, f"the Dask task failed: {exc}")
+        return self._fail(tid, error)
+
+    def _fail(self, tid: int, error: TaskError) -> list[Event]:
+        job = self.jobs.pop(tid)
+        future = self.futures.pop(tid)
+        self.started.pop(tid, None)
+        future.cancel()
+        now = job.clock.now()
+        return [Outcome(tid, False, now, now, error=error, exit_code=None)]
+
+    def _health(self) -> list[Event]:
+        """Fail the tasks of workers that left; end the run when the scheduler is gone or no worker is left."""
+        self.last_health = time.monotonic()
+        if self.client.status != "running":
+            raise self._lost(f"the client is {self.client.status}")
+        self.workers = self._workers()
+        self.declared = self._declared()
+        if not self.workers:
+            self.no_workers_since = self.no_workers_since or time.monotonic()
+            if time.monotonic() - self.no_workers_since > NO_WORKERS_GRACE:
+                raise ExecutorError(f"the Dask cluster at {self.address} has had no workers for {NO_WORKERS_GRACE:g} s")
+        else:
+            self.no_workers_since = None
+        out: list[Event] = []
+        for tid, worker in list(self.started.items()):
+            if worker not in self.workers:
+                message = f"worker lost: the Dask worker {worker} left the cluster (it died or was killed) mid-task"
+                out.extend(self._fail(tid, TaskError("WorkerLost", message)))
+        return out
+
+    # ------------------------------------------------------------ stopping
+
+    def cancel(self) -> set[int]:
+        running = set(self.started)
+        futures = list(self.futures.values())
+        self.futures, self.jobs, self.started, self.ready = {}, {}, {}, []
+        if futures:
+            try:
+                self.client.cancel(futures, force=True)
+                self.client.run(_interrupt, self.token, wait=False)
+            except Exception:
+                pass
+        while True:
+            try:
+                self.events.get_nowait()
+            except queue.Empty:
+                return running
+
+    def close(self) -> None:
+        if self.futures:
+            self.cancel()
+        _EXECUTORS.pop(self.token, None)
+        self.kept.clear()
+        self.functions.clear()
+        if self.probe is not None:
+            try:
+                os.unlink(self.probe)
+            except OSError:
+                pass
+
+
+def _amount(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip().lower().rstrip("ib")
+    return float(text[:-1]) * _UNITS[text[-1]] if text and text[-1] in _UNITS else float(text)
+
+
+# ---------------------------------------------------------------- on a worker
+
+_FUNCTIONS: OrderedDict[bytes, Any] = OrderedDict()
+_RUNNING: dict[tuple[str, int], int] = {}  # (executor token, task id) -> the thread running it
+_LOCK = threading.Lock()
+_ROUTED: list[bool] = []
+
+
+class TaskCancelled(Exception):
+    """Raised in a task's thread on a worker when its run was stopped."""
+
+
+def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, shared: bool) -> tuple[Outcome, Any]:
+    """Run one job on this Dask worker: its outcome, and its logs when they could not be written in place."""
+    from distributed import get_worker
+
+    from .capture import install_thread_router
+
+    worker = get_worker()
+    for ref, (produced, _) in upstream.items():
+        job.inputs[ref] = ("encoded", produced.result.meta, produced.result.data)
+    local = None
+    if not shared:
+        local = tempfile.mkdtemp(prefix="dt-dask-")
+        job.stdout, job.stderr, job.staging_dir = os.path.join(local, "out"), os.path.join(local, "err"), None
+    elif os.path.exists(job.stdout) and os.path.getsize(job.stdout) > 0:  # an earlier attempt began: never twice
+        now = job.clock.now()
+        message = "worker lost: the worker that began this task left the cluster; it was not run a second time"
+        return Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message)), None
+    with _LOCK:
+        if not _ROUTED:
+            install_thread_router()
+            _ROUTED.append(True)
+    start = job.clock.now().isoformat()
+    started = {"t": token, "id": job.task_id, "w": worker.address, "h": HOST, "p": os.getpid(), "s": start}
+    worker.log_event(TOPIC, started)
+    key = (token, job.task_id)
+    try:
+        try:
+            with _LOCK:
+                _RUNNING[key] = threading.get_ident()
+            function = _load(fbytes)
+            outcome = execute(
+                job, function, "thread", worker=f"(dask worker {worker.address})", env=_threads(worker) == 1
+            )
+        finally:
+            with _LOCK:
+                _RUNNING.pop(key, None)
+    except TaskCancelled:
+        now = job.clock.now()
+        outcome = Outcome(job.task_id, False, now, now, error=TaskError("Stopped", "the run was stopped"))
+    except Exception as exc:
+        now = job.clock.now()
+        message = f"the Dask worker {worker.address} could not load the task: {type(exc).__name__}: {exc}"
+        outcome = Outcome(job.task_id, False, now, now, error=TaskError(type(exc).__name__, message))
+    outcome.pid = os.getpid()
+    if local is None:
+        return outcome, None
+    logs = tuple(_read(os.path.join(local, name)) for name in ("out", "err"))
+    shutil.rmtree(local, ignore_errors=True)
+    return outcome, logs
+
+
+def _load(fbytes: bytes) -> Any:
+    with _LOCK:
+        function = _FUNCTIONS.get(fbytes)
+        if function is not None:
+            _FUNCTIONS.move_to_end(fbytes)
+            return function
+    function = cloudpickle.loads(fbytes)
+    with _LOCK:
+        _FUNCTIONS[fbytes] = function
+        while len(_FUNCTIONS) > 256:
+            _FUNCTIONS.popitem(last=False)
+    return function
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return b""
+
+
+def _interrupt(token: str) -> int:
+    """On a worker: raise TaskCancelled in the threads running tasks of executor ``token``."""
+    count = 0
+    with _LOCK:
+        for (owner, _), ident in _RUNNING.items():
+            if owner == token:
+                raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
+                count += raise_in(ctypes.c_ulong(ident), ctypes.py_object(TaskCancelled))
+    return count
+
+
+def _threads(worker: Any) -> int:
+    state = getattr(worker, "state", None)  # WorkerState since distributed 2022.9
+    return int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 0) or 0)

@@ -25,6 +25,7 @@ import atexit
 import ctypes
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
@@ -287,9 +288,11 @@ class DaskExecutor:
     def _failed(self, tid: int, future: Any) -> list[Event]:
         if self.client.status != "running":
             raise self._lost(f"the client is {self.client.status}")
-        if future.status == "cancelled":
-            reason = "its Dask task was cancelled on the cluster"
-            error = TaskError("Cancelled", reason)
+        worker = self.started.get(tid)
+        if future.status == "cancelled" and worker is not None and worker not in self._workers():
+            error = TaskError("WorkerLost", _worker_lost(worker))
+        elif future.status == "cancelled":
+            error = TaskError("Cancelled", "its Dask task was cancelled on the cluster")
         else:
             exc = future.exception()
             if type(exc).__name__ == "KilledWorker":
@@ -322,8 +325,7 @@ class DaskExecutor:
         out: list[Event] = []
         for tid, worker in list(self.started.items()):
             if worker not in self.workers:
-                message = f"worker lost: the Dask worker {worker} left the cluster (it died or was killed) mid-task"
-                out.extend(self._fail(tid, TaskError("WorkerLost", message)))
+                out.extend(self._fail(tid, TaskError("WorkerLost", _worker_lost(worker))))
         return out
 
     # ------------------------------------------------------------ stopping
@@ -332,7 +334,7 @@ class DaskExecutor:
         running = set(self.started)
         futures = list(self.futures.values())
         self.futures, self.jobs, self.started, self.ready = {}, {}, {}, []
-        if futures:
+        if futures and self.client.status == "running":  # (a lost scheduler would make these calls wait)
             try:
                 self.client.cancel(futures, force=True)
                 self.client.run(_interrupt, self.token, wait=False)
@@ -355,6 +357,10 @@ class DaskExecutor:
                 os.unlink(self.probe)
             except OSError:
                 pass
+
+
+def _worker_lost(worker: str) -> str:
+    return f"worker lost: the Dask worker {worker} left the cluster (it died or was killed) while running the task"
 
 
 def _amount(value: object) -> float | None:
@@ -393,7 +399,13 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
         job.stdout, job.stderr, job.staging_dir = os.path.join(local, "out"), os.path.join(local, "err"), None
     elif os.path.exists(job.stdout) and os.path.getsize(job.stdout) > 0:  # an earlier attempt began: never twice
         now = job.clock.now()
-        message = "worker lost: the worker that began this task left the cluster; it was not run a second time"
+        with open(job.stdout, "rb") as fh:
+            first = re.search(rb"dask worker (\S+?)\)", fh.readline())
+        where = first.group(1).decode() if first else "that began it"
+        message = (
+            f"worker lost: the Dask worker {where} left the cluster (it died or was killed) while running this task; "
+            "it was not run a second time"
+        )
         return Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message)), None
     with _LOCK:
         if not _ROUTED:

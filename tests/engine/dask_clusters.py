@@ -59,7 +59,7 @@ class CliCluster:
     def client(self) -> Any:
         from distributed import Client
 
-        return Client(self.address, timeout=30, set_as_default=False)
+        return Client(self.address, timeout=5, set_as_default=False)
 
     def wait_for_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
@@ -81,7 +81,7 @@ class CliCluster:
                 proc.send_signal(signal.SIGTERM)
         for proc in [*self.workers, self.scheduler]:
             try:
-                proc.wait(10)
+                proc.wait(5 if self.scheduler.poll() is None else 1)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

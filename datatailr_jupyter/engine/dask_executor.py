@@ -1,7 +1,7 @@
 """The Dask executor: a run's tasks on a ``distributed`` cluster, with the semantics of the local process pool.
 
 ``executor="dask://host:8786"`` (or a ``distributed.Client``, or ``DT_EXECUTOR``) makes one per run. Each job is one
-Dask task (``Client.submit``, a key of its own, no retries) running :func:`run_job` in a worker thread:
+Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worker.run_job`` in a worker thread:
 
 - The task's pickled function is scattered once per run and unpickled once per worker. A small upstream result
   reaches its consumers as the producing task's future, so it moves worker to worker (the engine gathers it once,
@@ -22,30 +22,23 @@ Dask task (``Client.submit``, a key of its own, no retries) running :func:`run_j
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import queue
-import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-import cloudpickle
-
 from ..errors import ExecutorError
 from ..models import TaskError
+from .dask_worker import TOPIC, interrupt_tasks, run_job
 from .executors import Event, Started, check_max_workers
-from .workers import HOST, Job, Outcome, execute
+from .workers import Job, Outcome
 
-__all__ = ["DaskExecutor", "open_dask_executor", "run_job"]
+__all__ = ["DaskExecutor", "open_dask_executor"]
 
-TOPIC = "datatailr-jupyter"
 CONNECT_TIMEOUT = 10.0
 HEALTH_EVERY = 1.0  # seconds between checks of the cluster's workers while tasks are out
 NO_WORKERS_GRACE = 60.0  # a cluster without workers for this long fails the run
@@ -337,7 +330,7 @@ class DaskExecutor:
         if futures and self.client.status == "running":  # (a lost scheduler would make these calls wait)
             try:
                 self.client.cancel(futures, force=True)
-                self.client.run(_interrupt, self.token, wait=False)
+                self.client.run(interrupt_tasks, self.token, wait=False)
             except Exception:
                 pass
         while True:
@@ -370,110 +363,3 @@ def _amount(value: object) -> float | None:
         return float(value)
     text = str(value).strip().lower().rstrip("ib")
     return float(text[:-1]) * _UNITS[text[-1]] if text and text[-1] in _UNITS else float(text)
-
-
-# ---------------------------------------------------------------- on a worker
-
-_FUNCTIONS: OrderedDict[bytes, Any] = OrderedDict()
-_RUNNING: dict[tuple[str, int], int] = {}  # (executor token, task id) -> the thread running it
-_LOCK = threading.Lock()
-_ROUTED: list[bool] = []
-
-
-class TaskCancelled(Exception):
-    """Raised in a task's thread on a worker when its run was stopped."""
-
-
-def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, shared: bool) -> tuple[Outcome, Any]:
-    """Run one job on this Dask worker: its outcome, and its logs when they could not be written in place."""
-    from distributed import get_worker
-
-    from .capture import install_thread_router
-
-    worker = get_worker()
-    for ref, (produced, _) in upstream.items():
-        job.inputs[ref] = ("encoded", produced.result.meta, produced.result.data)
-    local = None
-    if not shared:
-        local = tempfile.mkdtemp(prefix="dt-dask-")
-        job.stdout, job.stderr, job.staging_dir = os.path.join(local, "out"), os.path.join(local, "err"), None
-    elif os.path.exists(job.stdout) and os.path.getsize(job.stdout) > 0:  # an earlier attempt began: never twice
-        now = job.clock.now()
-        with open(job.stdout, "rb") as fh:
-            first = re.search(rb"dask worker (\S+?)\)", fh.readline())
-        where = first.group(1).decode() if first else "that began it"
-        message = (
-            f"worker lost: the Dask worker {where} left the cluster (it died or was killed) while running this task; "
-            "it was not run a second time"
-        )
-        return Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message)), None
-    with _LOCK:
-        if not _ROUTED:
-            install_thread_router()
-            _ROUTED.append(True)
-    start = job.clock.now().isoformat()
-    started = {"t": token, "id": job.task_id, "w": worker.address, "h": HOST, "p": os.getpid(), "s": start}
-    worker.log_event(TOPIC, started)
-    key = (token, job.task_id)
-    try:
-        try:
-            with _LOCK:
-                _RUNNING[key] = threading.get_ident()
-            function = _load(fbytes)
-            outcome = execute(
-                job, function, "thread", worker=f"(dask worker {worker.address})", env=_threads(worker) == 1
-            )
-        finally:
-            with _LOCK:
-                _RUNNING.pop(key, None)
-    except TaskCancelled:
-        now = job.clock.now()
-        outcome = Outcome(job.task_id, False, now, now, error=TaskError("Stopped", "the run was stopped"))
-    except Exception as exc:
-        now = job.clock.now()
-        message = f"the Dask worker {worker.address} could not load the task: {type(exc).__name__}: {exc}"
-        outcome = Outcome(job.task_id, False, now, now, error=TaskError(type(exc).__name__, message))
-    outcome.pid = os.getpid()
-    if local is None:
-        return outcome, None
-    logs = tuple(_read(os.path.join(local, name)) for name in ("out", "err"))
-    shutil.rmtree(local, ignore_errors=True)
-    return outcome, logs
-
-
-def _load(fbytes: bytes) -> Any:
-    with _LOCK:
-        function = _FUNCTIONS.get(fbytes)
-        if function is not None:
-            _FUNCTIONS.move_to_end(fbytes)
-            return function
-    function = cloudpickle.loads(fbytes)
-    with _LOCK:
-        _FUNCTIONS[fbytes] = function
-        while len(_FUNCTIONS) > 256:
-            _FUNCTIONS.popitem(last=False)
-    return function
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return b""
-
-
-def _interrupt(token: str) -> int:
-    """On a worker: raise TaskCancelled in the threads running tasks of executor ``token``."""
-    count = 0
-    with _LOCK:
-        for (owner, _), ident in _RUNNING.items():
-            if owner == token:
-                raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
-                count += raise_in(ctypes.c_ulong(ident), ctypes.py_object(TaskCancelled))
-    return count
-
-
-def _threads(worker: Any) -> int:
-    state = getattr(worker, "state", None)  # WorkerState since distributed 2022.9
-    return int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 0) or 0)

@@ -1,0 +1,128 @@
+"""What a Dask worker runs for one job of the Dask executor (dask_executor.py): the task with its output captured
+per thread, its start reported through the worker's event log, and at most one attempt per task."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import cloudpickle
+
+from ..models import TaskError
+from .workers import HOST, Job, Outcome, execute
+
+__all__ = ["TOPIC", "TaskCancelled", "interrupt_tasks", "run_job"]
+
+TOPIC = "datatailr-jupyter"
+"""The event topic starts are reported on (one for all runs: the scheduler keeps a bounded history per topic)."""
+
+
+_FUNCTIONS: OrderedDict[bytes, Any] = OrderedDict()
+_RUNNING: dict[tuple[str, int], int] = {}  # (executor token, task id) -> the thread running it
+_LOCK = threading.Lock()
+_ROUTED: list[bool] = []
+
+
+class TaskCancelled(Exception):
+    """Raised in a task's thread on a worker when its run was stopped."""
+
+
+def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, shared: bool) -> tuple[Outcome, Any]:
+    """Run one job on this Dask worker: its outcome, and its logs when they could not be written in place."""
+    from distributed import get_worker
+
+    from .capture import install_thread_router
+
+    worker = get_worker()
+    for ref, (produced, _) in upstream.items():
+        job.inputs[ref] = ("encoded", produced.result.meta, produced.result.data)
+    local = None
+    if not shared:
+        local = tempfile.mkdtemp(prefix="dt-dask-")
+        job.stdout, job.stderr, job.staging_dir = os.path.join(local, "out"), os.path.join(local, "err"), None
+    elif os.path.exists(job.stdout) and os.path.getsize(job.stdout) > 0:  # an earlier attempt began: never twice
+        now = job.clock.now()
+        with open(job.stdout, "rb") as fh:
+            first = re.search(rb"dask worker (\S+?)\)", fh.readline())
+        where = first.group(1).decode() if first else "that began it"
+        message = (
+            f"worker lost: the Dask worker {where} left the cluster (it died or was killed) while running this task; "
+            "it was not run a second time"
+        )
+        return Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message)), None
+    with _LOCK:
+        if not _ROUTED:
+            install_thread_router()
+            _ROUTED.append(True)
+    start = job.clock.now().isoformat()
+    started = {"t": token, "id": job.task_id, "w": worker.address, "h": HOST, "p": os.getpid(), "s": start}
+    worker.log_event(TOPIC, started)
+    key = (token, job.task_id)
+    try:
+        try:
+            with _LOCK:
+                _RUNNING[key] = threading.get_ident()
+            function = _load(fbytes)
+            outcome = execute(
+                job, function, "thread", worker=f"(dask worker {worker.address})", env=_threads(worker) == 1
+            )
+        finally:
+            with _LOCK:
+                _RUNNING.pop(key, None)
+    except TaskCancelled:
+        now = job.clock.now()
+        outcome = Outcome(job.task_id, False, now, now, error=TaskError("Stopped", "the run was stopped"))
+    except Exception as exc:
+        now = job.clock.now()
+        message = f"the Dask worker {worker.address} could not load the task: {type(exc).__name__}: {exc}"
+        outcome = Outcome(job.task_id, False, now, now, error=TaskError(type(exc).__name__, message))
+    outcome.pid = os.getpid()
+    if local is None:
+        return outcome, None
+    logs = tuple(_read(os.path.join(local, name)) for name in ("out", "err"))
+    shutil.rmtree(local, ignore_errors=True)
+    return outcome, logs
+
+
+def _load(fbytes: bytes) -> Any:
+    with _LOCK:
+        function = _FUNCTIONS.get(fbytes)
+        if function is not None:
+            _FUNCTIONS.move_to_end(fbytes)
+            return function
+    function = cloudpickle.loads(fbytes)
+    with _LOCK:
+        _FUNCTIONS[fbytes] = function
+        while len(_FUNCTIONS) > 256:
+            _FUNCTIONS.popitem(last=False)
+    return function
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return b""
+
+
+def interrupt_tasks(token: str) -> int:
+    """On a worker: raise TaskCancelled in the threads running tasks of executor ``token``."""
+    count = 0
+    with _LOCK:
+        for (owner, _), ident in _RUNNING.items():
+            if owner == token:
+                raise_in = ctypes.pythonapi.PyThreadState_SetAsyncExc
+                count += raise_in(ctypes.c_ulong(ident), ctypes.py_object(TaskCancelled))
+    return count
+
+
+def _threads(worker: Any) -> int:
+    state = getattr(worker, "state", None)  # WorkerState since distributed 2022.9
+    return int(getattr(state, "nthreads", 0) or getattr(worker, "nthreads", 0) or 0)

@@ -1,8 +1,13 @@
-"""The Client facade notebooks, the CLI and the explorer use: DataFrames and Python values out, no I/O of its own."""
+"""The Client facade notebooks, the CLI and the explorer use: DataFrames and Python values out, no I/O of its own.
+
+It is also the only way they act on runs: ``plan_rerun``, ``rerun`` and ``trigger`` go to the store's own
+RunActions when it has them (a ``dt serve`` server runs them with its engine), else to this process's engine.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +31,7 @@ from .models import (
     normalize_name,
 )
 from .settings import resolve
-from .store.protocols import RunStore, read_whole_log
+from .store.protocols import RunActions, RunStore, read_whole_log
 from .store.registry import distrust, open_store
 from .timeparse import parse_range
 
@@ -147,10 +152,14 @@ class Client:
     Pickled results load only when the store is trusted (``allow_pickle`` None) or ``allow_pickle=True`` says so,
     and never from a directory another user owns or can write to."""
 
-    def __init__(self, store: RunStore, env: str = "dev", allow_pickle: bool | None = None) -> None:
+    def __init__(
+        self, store: RunStore, env: str = "dev", allow_pickle: bool | None = None, executor: object = None
+    ) -> None:
         self.store = store
         self.env = env
         self.allow_pickle = allow_pickle
+        self.executor = executor  # what runs local reruns and triggers (None: the configured executor)
+        self._actions: RunActions | None = None
 
     def distrust(self, allow_pickle: bool | None = None) -> str | None:
         """Why this client refuses pickles, with how to trust the store (None when it loads them)."""
@@ -314,6 +323,106 @@ class Client:
             return self.store.read_log(task_run.run_id, task_run.id, stream, tail=tail).text
         return read_whole_log(self.store, task_run.run_id, task_run.id, stream)
 
+    # ------------------------------------------------------------ acting on runs
+
+    @property
+    def actions(self) -> RunActions:
+        """Who runs reruns and triggers: the store's own actions (a server's engine), else this process's engine."""
+        if self._actions is None:
+            found = getattr(self.store, "actions", None)
+            if found is None:
+                from .actions import EngineActions
+
+                found = EngineActions(self.store, self.executor)
+            self._actions = found
+        return self._actions
+
+    @property
+    def executes_here(self) -> bool:
+        """Whether the runs this client starts execute in this process (so it must live until they end)."""
+        return bool(getattr(self.actions, "executes_here", False))
+
+    def plan_rerun(
+        self, run_id: int, version: int | None = None, full: bool = False, from_task: int | str | None = None
+    ) -> dict[str, Any]:
+        """What ``rerun`` with these arguments would reuse, execute and skip, task by task; nothing runs."""
+        return self.actions.plan_rerun(_run_id(run_id), version=version, full=full, from_task=from_task)
+
+    def rerun(
+        self,
+        run_id: int,
+        version: int | None = None,
+        full: bool = False,
+        from_task: int | str | None = None,
+        request_key: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        progress: Callable[[RunSummary], None] | None = None,
+    ) -> RunSummary:
+        """Rerun ``run_id`` as a new run: from failure by default, ``full=True`` every task, ``from_task`` that
+        task and its downstream, ``version=N`` with version N's code. The same ``request_key`` again starts
+        nothing new. Returns the new run: when it ended if ``wait``, else as soon as it exists."""
+        new_id = self.actions.rerun(
+            _run_id(run_id), version=version, full=full, from_task=from_task, request_key=request_key
+        )
+        return self.wait(new_id, timeout, progress) if wait else self.store.get_run(new_id).run
+
+    def trigger(
+        self,
+        workflow: str,
+        env: str | None = None,
+        version: int | None = None,
+        request_key: str | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        progress: Callable[[RunSummary], None] | None = None,
+    ) -> RunSummary:
+        """Run a deployed workflow now (``version`` default: its latest; ``env`` default: the env it was deployed
+        to) from its stored code. Returns the new run: when it ended if ``wait``, else as soon as it exists."""
+        new_id = self.actions.trigger(
+            workflow, env=None if env is None else check_env(env), version=version, request_key=request_key
+        )
+        return self.wait(new_id, timeout, progress) if wait else self.store.get_run(new_id).run
+
+    def wait(
+        self,
+        run_id: int,
+        timeout: float | None = None,
+        progress: Callable[[RunSummary], None] | None = None,
+        poll: float = 0.5,
+    ) -> RunSummary:
+        """The run once it has ended (or as it stands after ``timeout`` seconds); ``progress`` sees every look."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        join = getattr(self.actions, "wait", None) if self.executes_here else None
+        while True:
+            summary = self.store.get_run(run_id).run
+            if progress is not None:
+                progress(summary)
+            if summary.state.is_terminal:
+                return summary
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return summary
+            step = poll if left is None else min(poll, left)
+            if join is not None and join(run_id, step):  # executed here and done: its end is recorded
+                summary = self.store.get_run(run_id).run
+                if progress is not None:
+                    progress(summary)
+                return summary
+            if join is None:
+                time.sleep(step)
+
+    def latest_run(self, workflow: str, env: str | None = None, state: str | RunState = "completed") -> RunSummary:
+        """The newest run of ``workflow`` (display name or key) in ``env`` (default: this client's) in ``state``."""
+        env_name = check_env(env or self.env)
+        info = self.find_workflow(workflow)
+        for run in self.iter_runs(info.key, env_name, states=[state], limit=1):
+            return run
+        raise RunNotFoundError(
+            f"workflow {info.name!r} has no {RunState.parse(state).value} run in env {env_name!r} yet; "
+            "run it, or choose another env or a run id"
+        )
+
 
 def _run_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -341,24 +450,34 @@ def connect(url: str | None = None, token: str | None = None, env: str | None = 
 
 def load_result(
     workflow: str,
-    run: int,
-    task: int | str,
+    run: int | str = "latest",
+    task: int | str | None = None,
     env: str | None = None,
     store: str | Client | None = None,
     allow_pickle: bool | None = None,
     trust: bool = False,
 ) -> Any:
-    """Load one task's result; this is the line the explorer's "load into cell" writes.
+    """Load one task's result by workflow name: ``load_result("Daily Report", task="total")`` (the latest completed
+    run of the workflow in the env) or ``load_result("Daily Report", run=12, task="total")``.
 
-    Checks that run ``run`` belongs to ``workflow`` (display name or key) in ``env``, so a cell keeps meaning
-    what it said when it was written. ``trust=True`` loads a pickled result from a store that is not in the
-    user's trusted stores (as ``connect(store, trust=True)`` does).
+    The store is ``store`` (a URL, directory or Client), else DT_RUNS_STORE, the config file or the default local
+    store, so the same line works in a notebook, a script, or a task of another workflow; ``env`` defaults to
+    DT_RUNS_ENV, the config file, or dev. A run id is checked against ``workflow`` and ``env``, so a cell keeps
+    meaning what it said when it was written (this is the line the explorer's "load into cell" writes).
+    ``trust=True`` loads a pickled result from a store that is not in the user's trusted stores (as
+    ``connect(store, trust=True)`` does).
     """
+    if task is None:
+        raise InvalidArgumentError("load_result needs task= (the task's name or id)")
     client = store if isinstance(store, Client) else connect(store, env=env, trust=trust)
     if trust and allow_pickle is None:
         allow_pickle = True
     try:
-        detail = client.store.get_run(_run_id(run))
+        if isinstance(run, str) and run.strip().lower() == "latest":
+            run_number = client.latest_run(workflow, env).run_id
+        else:
+            run_number = _run_id(run)
+        detail = client.store.get_run(run_number)
         summary = detail.run
         names = (summary.workflow, summary.workflow_key)
         if workflow not in names and normalize_name(workflow) != summary.workflow_key:

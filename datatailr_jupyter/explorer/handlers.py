@@ -243,7 +243,7 @@ def handle_list_versions(client: Client, payload: Payload, context: Context | No
 
 
 def _rerun_args(client: Client, payload: Payload) -> dict[str, Any]:
-    """Validated engine arguments: the run exists, the version exists, the task is one of the run's."""
+    """Validated rerun arguments: the run exists, the version exists, the task is one of the run's."""
     run_id = _run_id(payload)
     detail = client.run(run_id).detail
     version = _get(payload, "version", int, "a version number", None)
@@ -264,24 +264,19 @@ def _rerun_args(client: Client, payload: Payload) -> dict[str, Any]:
 
 
 def handle_plan_rerun(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
-    from ..engine import plan_rerun
-
-    plan = plan_rerun(**_rerun_args(client, payload), store=client.store)
-    result: dict[str, Any] = plan.to_dict()
-    return result
+    return client.plan_rerun(**_rerun_args(client, payload))
 
 
 def handle_rerun(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
-    from ..engine import rerun
-
+    """Start the rerun through the Client: this kernel's engine for a local store, the server's for a remote one."""
     key = _text(payload, "request_key")
     if not key:
         raise InvalidArgumentError("the request needs a 'request_key' so that a repeated click makes one run")
     context = context or Context()
     with context.lock:  # one rerun at a time per explorer: a repeated key must see the first one's run
         if key not in context.reruns:
-            handle = rerun(**_rerun_args(client, payload), store=client.store, wait=False)
-            context.reruns[key] = int(handle.run_id)
+            started = client.rerun(**_rerun_args(client, payload), request_key=key, wait=False)
+            context.reruns[key] = started.run_id
         new_run = context.reruns[key]
     return {"run": _summary(client.run(new_run).summary)}
 

@@ -31,6 +31,7 @@ def _parser() -> _Parser:
     parser.add_argument("workflow", nargs="*")
     parser.add_argument("-e", "--env")
     parser.add_argument("--store")
+    parser.add_argument("--token")
     parser.add_argument("--since")
     parser.add_argument("--until")
     parser.add_argument("--run")
@@ -56,6 +57,7 @@ def parse_line(line: str) -> dict[str, Any]:
         "workflow": " ".join(args.workflow) or None,
         "env": args.env,
         "store": args.store,
+        "token": args.token,
         "since": args.since,
         "until": args.until,
         "run": args.run,
@@ -86,6 +88,8 @@ def dt_runs(line: str = "") -> Any:
     %dt_runs --env pre                        every workflow of env pre
     %dt_runs --store sqlite:///data/runs      --store URL: a store URL or directory (default: DT_RUNS_STORE,
                                               the config file, or the local store)
+    %dt_runs --store http://host:8787         a `dt serve` server: reruns run on the server; its token comes from
+                                              --token TOKEN, else $DT_RUNS_TOKEN, else the config file's token
     %dt_runs my-workflow --since 7d           --since WHEN: runs started at or after WHEN: 2026-11-01,
     %dt_runs --since 2026-11-01 --until 2026-11-08   '2026-11-01 14:30', or a span back from now: 30m, 24h, 7d, 2w
                                               --until WHEN: runs started before WHEN (same forms)

@@ -32,8 +32,9 @@ class Selection:
     message: str = ""
 
 
-def open_client(store: str | None, client: Client | None) -> tuple[Client, bool, str | None]:
-    """``(client, owned, store_url)``: the given client, or one connected to ``store`` (else the default store).
+def open_client(store: str | None, client: Client | None, token: str | None = None) -> tuple[Client, bool, str | None]:
+    """``(client, owned, store_url)``: the given client, or one connected to ``store`` (else the default store)
+    with ``token`` (else DT_RUNS_TOKEN or the config file's) for a remote store.
 
     ``store_url`` is what generated ``load_result`` code must name to reach the same store: None when it is the
     default store (the code then needs no ``store=``).
@@ -42,7 +43,7 @@ def open_client(store: str | None, client: Client | None) -> tuple[Client, bool,
         if store is not None:
             raise InvalidArgumentError("give either store= or client=, not both")
         return client, False, _non_default(client.label)
-    opened = connect(store)
+    opened = connect(store, token)
     return opened, True, _non_default(store_url_from(store)) if store else None
 
 

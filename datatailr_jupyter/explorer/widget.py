@@ -53,7 +53,9 @@ class Explorer(anywidget.AnyWidget):
     ----------
     workflow : display name or internal key of the workflow to select (else none is selected)
     env : environment (default: the client's, i.e. DT_RUNS_ENV, the config file, or ``dev``)
-    store : store URL or directory (default: DT_RUNS_STORE, the config file, or the local store)
+    store : store URL or directory (default: DT_RUNS_STORE, the config file, or the local store); a
+        ``http(s)://host:port`` store is a ``dt serve`` server, whose engine runs the reruns started here
+    token : access token of a remote store (default: DT_RUNS_TOKEN, or the config file's ``token``)
     since, until : date range of the run table: dates, date-times, or spans like ``7d``, ``24h``
     run : a run id to open; selects its workflow and env
     states : state filter, e.g. ``["failed"]`` or ``"failed,running"``
@@ -86,11 +88,12 @@ class Explorer(anywidget.AnyWidget):
         client: Client | None = None,
         states: Iterable[str | RunState] | str | None = None,
         page_size: int = 25,
+        token: str | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
-        opened, owned, store_url = open_client(store, client)
+        opened, owned, store_url = open_client(store, client, token)
         try:
             chosen = select(opened, workflow, env, since, until, run, states)
         except BaseException:

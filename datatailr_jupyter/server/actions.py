@@ -1,5 +1,8 @@
 """The server's own engine: rerun plans, reruns and triggers of deployed versions, each run in a background thread.
 
+The plans and the runs are :class:`datatailr_jupyter.actions.EngineActions`' (what a local Client runs too); this
+module adds idempotency keys kept in the store and the threads that execute the runs.
+
 A rerun or trigger answers as soon as its run exists (``202`` with the new run id); the run executes in this
 process with the configured executor. Requests carrying an Idempotency-Key run at most once: the first answer is
 kept in the store (``ServerState``) and replayed for the same key and body, and a different body under a used key
@@ -15,8 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..actions import EngineActions
 from ..errors import InvalidArgumentError, StoreError
-from ..models import Trigger, check_env
 from ..store.protocols import RunStore
 from .state import ServerState
 
@@ -39,6 +42,7 @@ class Actions:
         self.store = store
         self.state = state
         self.executor = executor
+        self.engine = EngineActions(store, executor)
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
@@ -46,38 +50,17 @@ class Actions:
     # ------------------------------------------------------------ the three actions
 
     def plan(self, run_id: int, version: int | None, full: bool, from_task: int | str | None) -> dict[str, Any]:
-        from ..engine.reruns import plan_rerun
-
-        return plan_rerun(run_id, version=version, full=full, from_task=from_task, store=self.store).to_dict()
+        return self.engine.plan_rerun(run_id, version, full, from_task)
 
     def rerun(self, run_id: int, version: int | None, full: bool, from_task: int | str | None) -> int:
-        from ..engine.reruns import rerun
-
-        handle = rerun(
-            run_id, version=version, full=full, from_task=from_task, store=self.store, executor=self.executor,
-            wait=False,
-        )  # fmt: skip
-        self._watch(f"rerun {handle.run_id}", lambda: _join_handle(handle))
-        return handle.run_id
+        started = self.engine.start_rerun(run_id, version, full, from_task)
+        self._watch(f"rerun {started.run_id}", started.execute)
+        return started.run_id
 
     def trigger(self, workflow: str, env: str | None, version: int | None) -> int:
-        from ..engine.launch import execute_run, start_run
-        from ..engine.versions import blueprint_for
-
-        if version is None:
-            versions = self.store.list_versions(workflow)
-            if not versions:
-                raise InvalidArgumentError(f"workflow {workflow!r} has no versions to run; deploy it first")
-            target = versions[-1]
-        else:
-            target = self.store.get_version(workflow, version)
-        deployment = target.definition.get("deployment")
-        deployed_env = deployment.get("env") if isinstance(deployment, dict) else None
-        env_name = check_env(env or (deployed_env if isinstance(deployed_env, str) else "dev"))
-        blueprint = blueprint_for(self.store, workflow, target.version)
-        run_id = start_run(self.store, blueprint, target.version, env_name, trigger=Trigger.MANUAL)
-        self._watch(f"run {run_id}", lambda: execute_run(self.store, run_id, blueprint, self.executor, None))
-        return run_id
+        started = self.engine.start_trigger(workflow, env, version)
+        self._watch(f"run {started.run_id}", started.execute)
+        return started.run_id
 
     # ------------------------------------------------------------ idempotency
 
@@ -129,9 +112,3 @@ class Actions:
         for thread in threads:
             thread.join(timeout)
         return not any(t.is_alive() for t in threads)
-
-
-def _join_handle(handle: Any) -> None:
-    handle.wait()
-    if getattr(handle, "error", None) is not None:
-        raise handle.error

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ..errors import InvalidArgumentError, ResultDecodeError, ResultNotFoundError
 from ..models import NAME_MAX, ResultMeta, RunQuery, RunState, from_wire_time
+from ..store.overview import workflow_overview
 from .bodies import MAX_ID
 from .context import ServerContext, json_bytes, json_response, requirement
 
@@ -119,6 +120,20 @@ def read_router(ctx: ServerContext) -> APIRouter:
     ) -> Response:
         window = RunQuery(start=_when(start, "start"), end=_when(end, "end"))
         return cached(request, lambda: store.activity(workflow, env, window.start, window.end).to_dict())
+
+    @router.get("/overview", summary="One page of the workflows overview of an environment")
+    def overview(
+        env: Annotated[str, Query(max_length=100)],
+        name_filter: Annotated[str | None, Query(max_length=4 * NAME_MAX)] = None,
+        sort: Annotated[str, Query(max_length=40)] = "name",
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, Query(max_length=1000)] = None,
+        days: Annotated[int, Query(ge=1, le=366)] = 30,
+        now: Annotated[str | None, Query(max_length=40, description="ISO time the window ends on")] = None,
+    ) -> Response:
+        # not cached: the window and the next scheduled runs move with the clock, not only with the database
+        page = workflow_overview(store, env, name_filter, sort, limit, cursor, days, _when(now, "now"))
+        return json_response(page.to_dict())
 
     @router.get("/runs/{run_id}/tasks/{task_id}/log", summary="A byte range of a task log, or its tail")
     def read_log(

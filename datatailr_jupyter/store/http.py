@@ -48,6 +48,7 @@ from ..models import (
     WorkflowInfo,
     to_wire_time,
 )
+from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, EncodedResult, NewRun, RunUpdate, TaskUpdate, VersionSpec
 
 __all__ = ["DEFAULT_TIMEOUT", "HttpRunStore", "open_http_store"]
@@ -263,6 +264,23 @@ class HttpRunStore:
     ) -> ActivityGrid:
         params = {"workflow": workflow, "env": env, "start": to_wire_time(start), "end": to_wire_time(end)}
         return ActivityGrid.from_dict(self._json("GET", "/v1/activity", params=params))
+
+    def workflow_overview(
+        self,
+        env: str,
+        name_filter: str | None = None,
+        sort: str = "name",
+        limit: int = 50,
+        cursor: str | None = None,
+        days: int = 30,
+        now: datetime | None = None,
+    ) -> OverviewPage:
+        """One page of the workflows overview, computed by the server's store."""
+        params = {
+            "env": env, "name_filter": name_filter, "sort": sort, "limit": limit, "cursor": cursor, "days": days,
+            "now": to_wire_time(now),
+        }  # fmt: skip
+        return OverviewPage.from_dict(self._json("GET", "/v1/overview", params=params))
 
     def read_log(
         self,

@@ -189,6 +189,13 @@ class RunReader(Protocol):
     # result), checked for its size but not read; None when the result is not in a file of its own (kept inline,
     # or a remote store); ResultNotFoundError like read_result. The engine then hands a worker the path instead
     # of the bytes (see ``result_file_of``).
+    #
+    #     def workflow_overview(self, env: str, name_filter: str | None = None, sort: str = "name", limit: int = 50,
+    #                           cursor: str | None = None, days: int = 30, now: datetime | None = None) -> OverviewPage
+    #
+    # one page of the workflows overview of ``env`` computed by the store (the SQLite store reads its count tables;
+    # the HttpRunStore asks the server). ``store.overview.workflow_overview`` calls it where a store has it and builds
+    # the same page from the methods above otherwise.
 
     def close(self) -> None: ...
 

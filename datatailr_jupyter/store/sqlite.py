@@ -29,11 +29,12 @@ from ..models import (
     Version,
     WorkflowInfo,
 )
-from . import _logs, _writes
+from . import _logs, _overview, _writes
 from . import _queries as q
 from ._database import DATABASES, Database
 from ._files import INLINE_MAX, Moved, owner_is_dead
 from ._schema import Tx, snapshot, write
+from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, NewRun, RunUpdate, TaskUpdate, VersionSpec
 from .registry import ownership_problem
 
@@ -241,6 +242,21 @@ class SqliteRunStore:
     ) -> ActivityGrid:
         with snapshot(self._conn()) as conn:
             return q.activity(conn, workflow, env, start, end)
+
+    @_sql_errors
+    def workflow_overview(
+        self,
+        env: str,
+        name_filter: str | None = None,
+        sort: str = "name",
+        limit: int = 50,
+        cursor: str | None = None,
+        days: int = 30,
+        now: datetime | None = None,
+    ) -> OverviewPage:
+        """One page of the workflows overview of ``env`` (RunReader's optional method; see ``store.overview``)."""
+        with snapshot(self._conn()) as conn:
+            return _overview.workflow_overview(conn, env, name_filter, sort, limit, cursor, days, now)
 
     def _log_file(self, run_id: int, task_id: int, stream: str) -> tuple[Path, bool]:
         """The log's path (ids and stream checked) and whether its task has ended."""

@@ -31,6 +31,7 @@ from .models import (
     normalize_name,
 )
 from .settings import resolve
+from .store.overview import OverviewPage, WorkflowOverview
 from .store.protocols import RunActions, RunStore, read_whole_log
 from .store.registry import distrust, open_store
 from .timeparse import parse_range
@@ -422,6 +423,100 @@ class Client:
             f"workflow {info.name!r} has no {RunState.parse(state).value} run in env {env_name!r} yet; "
             "run it, or choose another env or a run id"
         )
+
+    # ------------------------------------------------------------ dashboard: overview, compare, debug, definitions
+
+    def overview_page(
+        self,
+        env: str | None = None,
+        name_filter: str | None = None,
+        sort: str = "name",
+        limit: int = 50,
+        cursor: str | None = None,
+        days: int = 30,
+    ) -> OverviewPage:
+        """One page of the workflows overview of ``env`` (default: this client's), computed by the store where it
+        can. ``sort``: name, last_run, runs, state, success_rate or median_duration ('-' in front reverses)."""
+        from .store.overview import workflow_overview
+
+        return workflow_overview(self.store, check_env(env or self.env), name_filter, sort, limit, cursor, days)
+
+    def overview(
+        self,
+        env: str | None = None,
+        name_filter: str | None = None,
+        sort: str = "name",
+        limit: int | None = 100,
+        days: int = 30,
+    ) -> pd.DataFrame:
+        """Every workflow of ``env`` (up to ``limit``; None: all) with its task count, latest version, current
+        state, schedule in words and next run, last 10 runs, success rate and median duration over ``days`` days,
+        and its weekday x hour activity by outcome, one row each, indexed by name."""
+        rows: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while limit is None or len(rows) < limit:
+            size = 500 if limit is None else max(1, min(500, limit - len(rows)))
+            page = self.overview_page(env, name_filter, sort, size, cursor, days)
+            rows += [_overview_row(w) for w in page.workflows]
+            cursor = page.next_cursor
+            if cursor is None or not page.workflows:
+                break
+        frame = pd.DataFrame(rows, columns=_OVERVIEW_COLUMNS)
+        frame["next_run"] = pd.to_datetime(frame["next_run"], utc=True)
+        return frame.set_index("name")
+
+    def compare(self, a: int, b: int, results: bool = True) -> pd.DataFrame:
+        """Runs ``a`` and ``b`` task by task (matched by name, then id): state, duration and its change, executed or
+        reused, and a summary of how each result changed (``results=False``: results are not read)."""
+        from .compare import COMPARE_COLUMNS, compare_runs
+
+        rows = compare_runs(self, _run_id(a), _run_id(b), results=results)
+        return pd.DataFrame(rows, columns=[*COMPARE_COLUMNS, "result_details"]).set_index("task")
+
+    def debug_code(self, run_id: int, task: int | str, store_url: str | None = None) -> str:
+        """The text of a notebook cell that calls ``task`` of run ``run_id`` again with the inputs that run passed it
+        (upstream results loaded from the store, literals, system parameters) and that version's code of it."""
+        from .debugcell import debug_code
+
+        return debug_code(self, _run_id(run_id), task, store_url=store_url)
+
+    def definition(self, workflow: str, version: int | None = None) -> dict[str, Any]:
+        """Version ``version`` (default: the latest) of ``workflow`` as data: schedule, resources, env vars, each
+        task's function, arguments and code as stored, and the workflow body rebuilt from the definition."""
+        from .definitions import definition_details
+
+        return definition_details(self, workflow, self._version_number(workflow, version))
+
+    def definition_diff(self, workflow: str, version: int | None = None) -> str:
+        """A unified diff of version ``version`` (default: the latest) of ``workflow`` against the one before it."""
+        from .definitions import definition_diff
+
+        return definition_diff(self, workflow, self._version_number(workflow, version))
+
+    def _version_number(self, workflow: str, version: int | None) -> int:
+        if version is not None:
+            return int(version)
+        versions = self.store.list_versions(workflow)
+        if not versions:
+            raise WorkflowNotFoundError(f"workflow {workflow!r} has no versions yet; run or deploy it first")
+        return versions[-1].version
+
+
+_OVERVIEW_COLUMNS = [
+    "name", "key", "n_tasks", "latest_version", "state", "schedule", "schedule_text", "schedule_env", "next_run",
+    "recent_runs", "recent_states", "success_rate", "median_duration_s", "window_runs", "n_runs", "heatmap",
+]  # fmt: skip
+
+
+def _overview_row(w: WorkflowOverview) -> dict[str, Any]:
+    return {
+        "name": w.name, "key": w.key, "n_tasks": w.n_tasks, "latest_version": w.latest_version,
+        "state": w.state.value if w.state else None, "schedule": w.schedule, "schedule_text": w.schedule_text,
+        "schedule_env": w.schedule_env, "next_run": w.next_run, "recent_runs": [r.run_id for r in w.recent],
+        "recent_states": [r.state.value for r in w.recent], "success_rate": w.success_rate,
+        "median_duration_s": w.median_duration, "window_runs": w.window_runs, "n_runs": w.n_runs,
+        "heatmap": [list(cell) for cell in w.heatmap],
+    }  # fmt: skip
 
 
 def _run_id(value: object) -> int:

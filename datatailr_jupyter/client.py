@@ -226,6 +226,14 @@ class Client:
     def versions(self, workflow: str) -> list[Version]:
         return self.store.list_versions(workflow)
 
+    def version_sources(self, workflow: str, version: int) -> dict[str, list[str]]:
+        """The source lines recorded with a version's code (``{file name: lines}``), read without unpickling it
+        (nothing is imported or run, whatever the store's trust); empty when none were recorded."""
+        from .stored_code import recorded_sources
+
+        code = self.store.get_code(workflow, version)
+        return {} if code is None else recorded_sources(code)
+
     # ------------------------------------------------------------ runs
 
     def run_page(self, query: RunQuery) -> RunPage:
@@ -412,6 +420,12 @@ class Client:
                 return summary
             if join is None:
                 time.sleep(step)
+
+    def run_scheduler(self, poll_interval: float = 5.0, log: Callable[[str], None] | None = None) -> None:
+        """Start the scheduled runs of the store's deployed workflows until interrupted; they execute here."""
+        from .engine.scheduler import run_scheduler
+
+        run_scheduler(self.store, poll_interval=poll_interval, executor=self.executor, log=log or print)
 
     def latest_run(self, workflow: str, env: str | None = None, state: str | RunState = "completed") -> RunSummary:
         """The newest run of ``workflow`` (display name or key) in ``env`` (default: this client's) in ``state``."""

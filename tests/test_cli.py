@@ -25,21 +25,24 @@ def test_workflows_json(store_url: str, capsys: pytest.CaptureFixture[str]) -> N
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("argv", "message", "code"),
     [
-        (["runs", "Nope"], "no workflow named 'Nope'"),
-        (["runs", "--since", "yesterday"], "cannot read --since date 'yesterday'"),
-        (["run", "999999"], "run 999999"),
-        (["logs", "1", "nope"], "has no task 'nope'"),
+        (["runs", "Nope"], "no workflow named 'Nope'", 1),
+        (["runs", "--since", "yesterday"], "cannot read --since date 'yesterday'", 2),
+        (["run", "999999"], "run 999999", 1),
+        (["logs", "1", "nope"], "has no task 'nope'", 1),
+        (["job", "get", "Nope"], "no workflow named 'Nope'", 1),
+        (["log", "read", "999999"], "run 999999", 1),
     ],
 )
-def test_bad_input_is_one_clear_line(
+def test_bad_input_is_one_clear_line_exit_1_when_not_found_and_2_for_usage(
     store_url: str,  # noqa: F811
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     message: str,
+    code: int,
 ) -> None:
-    assert main(["--store", store_url, *argv]) == 2
+    assert main(["--store", store_url, *argv]) == code
     err = capsys.readouterr().err
     assert err.startswith("dt: error: ") and message in err and "Traceback" not in err
 

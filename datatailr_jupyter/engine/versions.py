@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import json
 import pickle
+import shlex
 import sys
 import sysconfig
 import threading
@@ -310,8 +311,10 @@ def deploy(
     schedule = options.schedule if activate else None
     version = register(run_store, blueprint, options, deployment={"env": env_name, "schedule": schedule})
     when = f"scheduled {schedule!r}" if schedule else ("saved, not scheduled" if not activate else "no schedule")
+    quoted = f'"{options.name}"' if not set(options.name) & set('"$`\\!') else shlex.quote(options.name)
     print(
         f"Workflow {options.name!r} deployed as version {version.version} ({when}) to env {env_name!r} in "
-        f'{run_store.label}; see its runs with %dt_runs "{options.name}" --env {env_name}'
+        f"{run_store.label}; run it now with: dt job run {quoted} --env {env_name}; see its runs with "
+        f"%dt_runs {quoted} --env {env_name}"
     )
     return version

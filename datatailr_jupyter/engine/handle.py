@@ -82,8 +82,19 @@ class RunHandle:
                 f"task {t.name!r} of run {self.run_id} has no result (it ended {t.state.value}); "
                 "only completed tasks have results"
             )
+        from ..errors import UntrustedPickleError
+        from ..store.codecs import CODECS
+        from ..store.registry import distrust
+
+        codec = CODECS.get(t.result.codec)
+        refused = None if codec is None or codec.safe else distrust(self.store)
+        if refused is not None:
+            raise UntrustedPickleError(
+                f"refused to unpickle the {t.result.python_type} result of task {t.name!r} of run {self.run_id}: "
+                f"{refused}"
+            )
         meta, data = self.store.read_result(self.run_id, t.id)
-        return decode(meta, data, trusted=self.store.trusted)
+        return decode(meta, data, trusted=True, source=f"the store {self.store.label}")
 
     def logs(self, task: str | int, stream: str = "stdout") -> str:
         """A task's whole log (engine lines included) as text."""

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from ..models import RunState, WorkflowInfo, utcnow
 from . import _queries as q
@@ -56,8 +57,8 @@ def workflow_overview(
     since = window_start(now, days)
     ids = {str(k): int(i) for i, k in conn.execute("SELECT id, key FROM workflows")}
 
-    def stats_of(infos: Sequence[WorkflowInfo]) -> dict[str, WorkflowStats]:
-        return _stats(conn, env, {w.key: ids[w.key] for w in infos if w.key in ids}, q.to_us(since) or 0)
+    def stats_of(infos: Sequence[WorkflowInfo], parts: frozenset[str]) -> dict[str, WorkflowStats]:
+        return _stats(conn, env, {w.key: ids[w.key] for w in infos if w.key in ids}, q.to_us(since) or 0, parts)
 
     infos = q.list_workflows(conn, env)
     return assemble(
@@ -65,31 +66,35 @@ def workflow_overview(
     )
 
 
-def _stats(conn: sqlite3.Connection, env: str, wanted: dict[str, int], since: int) -> dict[str, WorkflowStats]:
+def _stats(
+    conn: sqlite3.Connection, env: str, wanted: dict[str, int], since: int, parts: frozenset[str]
+) -> dict[str, WorkflowStats]:
+    """The ``parts`` of the statistics of the ``wanted`` workflows (key -> id), one query per part (the recent runs:
+    one indexed query per workflow)."""
     if not wanted:
         return {}
     keys = {i: k for k, i in wanted.items()}
     p = {"ids": json.dumps(sorted(keys)), "env": env, "day": since // q.DAY, "hour": since // q.HOUR, "t": since}
     recent: dict[int, tuple[RecentRun, ...]] = {}
-    for wf in keys:
+    for wf in keys if "recent" in parts else ():
         rows = conn.execute(_RECENT, (wf, env, RECENT)).fetchall()
         recent[wf] = tuple(
             RecentRun(r, RunState(s), q.from_us(a), None if a is None or b is None else (b - a) / 1e6)
             for r, s, a, b in rows
         )
     counts: dict[int, dict[str, int]] = {}
-    for wf, state, n in conn.execute(_COUNTS, p):
+    for wf, state, n in _rows(conn, _COUNTS, p, "counts" in parts):
         if n:
             counts.setdefault(wf, {})[state] = int(n)
     hours: dict[int, dict[tuple[int, str], int]] = {}
-    for wf, hour, state, n in conn.execute(_HOURS, p):
+    for wf, hour, state, n in _rows(conn, _HOURS, p, "hours" in parts):
         if n:
             hours.setdefault(wf, {})[(int(hour), state)] = int(n)
     durations: dict[int, list[float]] = {}
-    for wf, us in conn.execute(_DURATIONS, p):
+    for wf, us in _rows(conn, _DURATIONS, p, "durations" in parts):
         durations.setdefault(wf, []).append(us / 1e6)
     deployed: dict[int, tuple[str | None, str | None]] = {}
-    for wf, schedule, dep_env in conn.execute(_DEPLOYED, p):
+    for wf, schedule, dep_env in _rows(conn, _DEPLOYED, p, "deployment" in parts):
         deployed[wf] = (schedule or None, dep_env)  # ordered by version: the latest deployed one stays
     return {
         key: WorkflowStats(
@@ -101,3 +106,7 @@ def _stats(conn: sqlite3.Connection, env: str, wanted: dict[str, int], since: in
         )
         for wf, key in keys.items()
     }
+
+
+def _rows(conn: sqlite3.Connection, sql: str, p: dict[str, Any], wanted: bool) -> list[Any]:
+    return conn.execute(sql, p).fetchall() if wanted else []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -98,6 +99,7 @@ class WorkflowStats:
 # ---------------------------------------------------------------- schedules in words
 
 
+@functools.lru_cache(maxsize=4096)
 def describe_schedule(expr: str | None) -> str | None:
     """A cron string in words (``'0 6 * * 1-5'`` → ``'At 06:00, Monday through Friday'``), its time zone after it."""
     if not expr:
@@ -118,15 +120,26 @@ def describe_schedule(expr: str | None) -> str | None:
     return f"{words} ({zone})" if zone else f"{words} (UTC)"
 
 
+_NEXT: dict[str, tuple[datetime, datetime | None]] = {}  # cron -> (asked after, its next tick then)
+
+
 def _next_run(expr: str | None, now: datetime) -> datetime | None:
+    """The first tick of ``expr`` after ``now``; remembered per expression until that tick has passed."""
     if not expr:
         return None
+    known = _NEXT.get(expr)
+    if known is not None and known[0] <= now and (known[1] is None or now < known[1]):
+        return known[1]
     from ..engine.schedule import next_tick
 
     try:
-        return next_tick(expr, now)
+        tick: datetime | None = next_tick(expr, now)
     except Exception:  # a stored schedule without ticks: the scheduler reports it; here it has no next run
-        return None
+        tick = None
+    if len(_NEXT) > 4096:
+        _NEXT.clear()
+    _NEXT[expr] = (now, tick)
+    return tick
 
 
 # ---------------------------------------------------------------- sort, page, assemble
@@ -171,7 +184,9 @@ def _check(env: str, limit: int) -> None:
         raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
 
 
-Stats = Callable[[Sequence[WorkflowInfo]], dict[str, WorkflowStats]]
+ALL_PARTS = frozenset({"recent", "counts", "durations", "hours", "deployment"})
+Stats = Callable[[Sequence[WorkflowInfo], frozenset[str]], dict[str, WorkflowStats]]
+"""A store's statistics of some workflows: only the parts asked for (of ALL_PARTS) need be filled in."""
 
 
 def assemble(
@@ -185,26 +200,24 @@ def assemble(
     now: datetime,
     since: datetime,
 ) -> OverviewPage:
-    """Filter, sort and page the candidate workflows; ``stats_of`` is asked for the page's rows (and for every
-    candidate first when the sort is by a statistic)."""
+    """Filter, sort and page the candidate workflows; ``stats_of`` is asked for the page's rows (and, when the sort
+    is by a statistic, first for that statistic's part of every candidate)."""
     key, descending = _sort_key(sort)
     offset = decode_cursor(cursor)
     needle = (name_filter or "").strip().lower()
     rows = [w for w in infos if not needle or needle in w.name.lower() or needle in w.key]
     rows.sort(key=lambda w: (w.name.lower(), w.name))
-    stats: dict[str, WorkflowStats] = {}
     if key in ("success_rate", "median_duration"):
-        stats = stats_of(rows)
-        made = {w.key: _row(w, stats.get(w.key, WorkflowStats()), now) for w in rows}
-        present = [w for w in rows if getattr(made[w.key], key) is not None]
-        absent = [w for w in rows if getattr(made[w.key], key) is None]
-        present.sort(key=lambda w: getattr(made[w.key], key), reverse=descending)
-        rows = present + absent  # workflows without the figure last, whichever the direction
+        part = "counts" if key == "success_rate" else "durations"
+        partial = stats_of(rows, frozenset({part}))
+        figure = {w.key: _figure(key, partial.get(w.key, WorkflowStats())) for w in rows}
+        present = [w for w in rows if figure[w.key] is not None]
+        present.sort(key=lambda w: figure[w.key] or 0.0, reverse=descending)
+        rows = present + [w for w in rows if figure[w.key] is None]  # without the figure: last either way
     elif key != "name" or descending:
         rows = _sorted(rows, key, descending)
     page = rows[offset : offset + limit]
-    if not stats:
-        stats = stats_of(page)
+    stats = stats_of(page, ALL_PARTS)
     more = offset + limit < len(rows)
     return OverviewPage(
         workflows=tuple(_row(w, stats.get(w.key, WorkflowStats()), now) for w in page),
@@ -214,6 +227,18 @@ def assemble(
     )
 
 
+def _success(counts: dict[str, int]) -> tuple[int, int, float | None]:
+    completed = counts.get(RunState.COMPLETED.value, 0)
+    failed = sum(n for s, n in counts.items() if RunState(s).is_failure)
+    return completed, failed, (completed / (completed + failed) if completed + failed else None)
+
+
+def _figure(key: str, stats: WorkflowStats) -> float | None:
+    if key == "success_rate":
+        return _success(stats.counts or {})[2]
+    return statistics.median(stats.durations) if stats.durations else None
+
+
 def _sorted(rows: list[WorkflowInfo], key: str, descending: bool) -> list[WorkflowInfo]:
     if key == "name":
         return rows[::-1] if descending else rows
@@ -221,8 +246,8 @@ def _sorted(rows: list[WorkflowInfo], key: str, descending: bool) -> list[Workfl
         return sorted(rows, key=lambda w: w.n_runs, reverse=descending)
     if key == "state":
         return sorted(rows, key=_state_rank, reverse=descending)
-    have = [w for w in rows if w.last_start_time is not None]  # last_run: newest first unless reversed
-    have.sort(key=lambda w: (w.last_start_time, w.last_run_id or 0), reverse=not descending)
+    have = [w for w in rows if w.last_start_time is not None]  # never run: last either way
+    have.sort(key=lambda w: (w.last_start_time, w.last_run_id or 0), reverse=descending)
     return have + [w for w in rows if w.last_start_time is None]
 
 
@@ -236,8 +261,7 @@ def _state_rank(info: WorkflowInfo) -> int:
 
 def _row(info: WorkflowInfo, stats: WorkflowStats, now: datetime) -> WorkflowOverview:
     counts = stats.counts or {}
-    completed = counts.get(RunState.COMPLETED.value, 0)
-    failed = sum(n for s, n in counts.items() if RunState(s).is_failure)
+    completed, failed, rate = _success(counts)
     cells: dict[tuple[int, int], list[int]] = {}
     for (hour, state), n in (stats.hours or {}).items():
         if n <= 0:
@@ -261,7 +285,7 @@ def _row(info: WorkflowInfo, stats: WorkflowStats, now: datetime) -> WorkflowOve
         window_runs=sum(counts.values()),
         completed=completed,
         failed=failed,
-        success_rate=completed / (completed + failed) if completed + failed else None,
+        success_rate=rate,
         median_duration=statistics.median(stats.durations) if stats.durations else None,
         heatmap=tuple((wd, h, *c) for (wd, h), c in sorted(cells.items())),
     )
@@ -309,8 +333,8 @@ def overview_from_reader(
     now = now or utcnow()
     since = window_start(now, days)
 
-    def stats_of(infos: Sequence[WorkflowInfo]) -> dict[str, WorkflowStats]:
-        return {w.key: _reader_stats(reader, w, env, since) for w in infos}
+    def stats_of(infos: Sequence[WorkflowInfo], parts: frozenset[str]) -> dict[str, WorkflowStats]:
+        return {w.key: _reader_stats(reader, w, env, since, parts) for w in infos}
 
     infos = reader.list_workflows(env)
     return assemble(
@@ -318,14 +342,15 @@ def overview_from_reader(
     )
 
 
-def _reader_stats(reader: Any, info: WorkflowInfo, env: str, since: datetime) -> WorkflowStats:
+def _reader_stats(reader: Any, info: WorkflowInfo, env: str, since: datetime, parts: frozenset[str]) -> WorkflowStats:
     recent: tuple[RecentRun, ...] = ()
     counts: dict[str, int] = {}
     durations: list[float] = []
     hours: dict[tuple[int, str], int] = {}
-    if info.n_runs:
+    if info.n_runs and "recent" in parts:
         page = reader.list_runs(RunQuery(workflow=info.key, env=env, limit=RECENT))
         recent = tuple(_recent(r) for r in page.runs)
+    if info.n_runs and parts & {"counts", "durations", "hours"}:
         cursor: str | None = None
         while True:
             batch = reader.list_runs(RunQuery(workflow=info.key, env=env, start=since, limit=1000, cursor=cursor))
@@ -341,7 +366,7 @@ def _reader_stats(reader: Any, info: WorkflowInfo, env: str, since: datetime) ->
             if cursor is None or not batch.runs:
                 break
     deployment: tuple[str | None, str | None] = (None, None)
-    for version in reversed(reader.list_versions(info.key)):
+    for version in reversed(reader.list_versions(info.key) if "deployment" in parts else []):
         dep = version.definition.get("deployment")
         if isinstance(dep, dict):
             deployment = (dep.get("schedule") or None, dep.get("env"))

@@ -279,7 +279,10 @@ def debug_code(client: Client, run_id: int, task: int | str, store_url: str | No
         defined = func.__name__
         globals_lines = _globals_code(func, defined) if "<" not in func.__qualname__ else None
         if globals_lines is not None and name == defined:
-            code += [f"# the code of {target.function} in version {run.job_version} ({source.origin} source)"]
+            if source.origin == "recorded":
+                code.append(f"# the code of {target.function} in version {run.job_version}, as recorded with it")
+            else:
+                code.append(f"# the code of {target.function} as its file reads now ({why or 'not recorded'})")
             code += globals_lines + [source.source.rstrip()]
             pasted = True
     if not pasted and blueprint is not None:
@@ -355,7 +358,7 @@ def debug_code(client: Client, run_id: int, task: int | str, store_url: str | No
     env_vars = spec.get("env") or {}
     if env_vars:
         head.insert(2, "import os")
-        inputs.append(f"os.environ.update({_literal(dict(env_vars)) or {}!r})  # the task's environment variables")
+        inputs.append(f"os.environ.update({_literal(dict(env_vars))})  # the task's environment variables")
 
     lines = head + [""] + code + [""] + inputs + ["", _call(name, signature, passed)]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,7 @@ import pandas as pd
 from datatailr_jupyter.engine import task, workflow
 
 OFFSET = 10
+DIGITS = re.compile(r"\d+")  # a global with no literal form: the debug cell loads the stored function instead
 
 
 @task()
@@ -58,3 +61,16 @@ def arithmetic(b=0, k=1):
 @workflow(name="Shifted", env_vars={"DEBUG_SHOULD_FAIL": "yes"})
 def shifted_flow(v=16):
     shifted(total(numbers(3), scale=v))
+
+
+@task()
+def count_digits(text, since):
+    found = DIGITS.findall(text)
+    if not found:
+        raise LookupError(f"no digits in {text!r} since {since:%d %b %Y}")
+    return len(found)
+
+
+@workflow(name="Digits")
+def digits_flow(text="none here"):
+    count_digits(text, date(2026, 1, 2))

@@ -70,7 +70,9 @@ SORTS = ("name", "-name", "last_run", "-last_run", "runs", "-runs", "state", "su
 
 @pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("env", ["prod", "dev"])
-def test_sqlite_overview_equals_the_fallback_over_basic_reader_calls(filled: SqliteRunStore, sort: str, env: str) -> None:
+def test_sqlite_overview_equals_the_fallback_over_basic_reader_calls(
+    filled: SqliteRunStore, sort: str, env: str
+) -> None:
     for days in (30, 3):
         cursor = None
         while True:
@@ -92,7 +94,11 @@ def test_overview_figures_of_a_busy_workflow(filled: SqliteRunStore) -> None:
     assert [r.run_id for r in row.recent] == sorted((r.run_id for r in row.recent), key=lambda i: -i if i > 160 else i)
     in_window = [i for i in range(160) if NOW - timedelta(hours=6 * i + 1) >= page.since]
     failed = [i for i in in_window if i % 8 == 3]
-    assert (row.window_runs, row.failed, row.completed) == (len(in_window) + 1, len(failed), len(in_window) - len(failed))
+    assert (row.window_runs, row.failed, row.completed) == (
+        len(in_window) + 1,
+        len(failed),
+        len(in_window) - len(failed),
+    )
     assert row.success_rate == pytest.approx((len(in_window) - len(failed)) / len(in_window))
     cells = {(wd, h): (ok, bad, other) for wd, h, ok, bad, other in row.heatmap}
     assert sum(sum(c) for c in cells.values()) == row.window_runs
@@ -107,14 +113,23 @@ def test_overview_schedule_comes_from_the_latest_deployed_version(filled: Sqlite
     assert row.schedule_text == "At 09:00, Monday through Friday (UTC)"
     assert row.next_run == datetime(2026, 11, 19, 9, tzinfo=timezone.utc)
     assert (row.window_runs, row.completed, row.failed, row.success_rate, row.median_duration) == (2, 1, 1, 0.5, 200.0)
-    assert row.state is RunState.COMPLETED and [r.state for r in row.recent][:2] == [RunState.COMPLETED, RunState.FAILED]
+    assert row.state is RunState.COMPLETED and [r.state for r in row.recent][:2] == [
+        RunState.COMPLETED,
+        RunState.FAILED,
+    ]
 
 
 def test_overview_lists_workflows_never_run_and_leaves_out_those_of_other_envs(filled: SqliteRunStore) -> None:
     page = filled.workflow_overview("prod", now=NOW)
     assert [w.name for w in page.workflows] == ["Idle", "Ingest", "Reports"]
     idle = page.workflows[0]
-    assert (idle.state, idle.recent, idle.success_rate, idle.median_duration, idle.heatmap) == (None, (), None, None, ())
+    assert (idle.state, idle.recent, idle.success_rate, idle.median_duration, idle.heatmap) == (
+        None,
+        (),
+        None,
+        None,
+        (),
+    )
 
 
 def test_overview_sorts_and_pages(filled: SqliteRunStore) -> None:

@@ -48,6 +48,20 @@ COMMANDS = [
     ["rerun", "{run}", "--version", "{v}", "--plan"],
     ["rerun", "{run}", "--from-task", "{v}", "--plan"],
     ["scheduler", "--poll", "{v}"],
+    ["job", "ls", "--env", "{v}"],
+    ["job", "get", "{v}"],
+    ["job", "get", "Hostile Inputs", "--version", "{v}"],
+    ["job", "run", "{v}"],
+    ["job", "run", "Hostile Inputs", "--version", "{v}"],
+    ["job", "runs", "--since", "{v}"],
+    ["job", "runs", "{v}"],
+    ["job", "rerun", "{v}", "--plan"],
+    ["job", "rerun", "{run}", "--from-task", "{v}", "--plan"],
+    ["log", "read", "{v}"],
+    ["log", "read", "{run}", "--task", "{v}"],
+    ["log", "read", "{run}", "--tail", "{v}"],
+    ["token", "revoke", "{v}"],
+    ["serve", "--port", "{v}"],
 ]
 
 
@@ -95,7 +109,7 @@ def test_hostile_values_get_one_clear_line_and_a_non_zero_exit(
         assert "Traceback" not in err + out, f"{shown} in {command}: {err}"
         assert err.count("\n") == 1 and "error: " in err, f"{shown} in {command}: {err[:300]!r}"
         assert "\x1b" not in err and "\x00" not in err
-    chaos.record(f"dt {command[0]} hostile values", tried=len(HOSTILE), tracebacks=0)
+    chaos.record(f"dt {' '.join(command[:2])} hostile values", tried=len(HOSTILE), tracebacks=0)
 
 
 def test_unreadable_and_missing_files_are_one_line(

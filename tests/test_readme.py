@@ -70,9 +70,12 @@ def test_every_dt_line_of_the_command_line_block_succeeds_with_output(shell_env:
         assert rc == "0", f"{command}\n{body}\n{done.stderr}"
         assert body.strip(), f"{command} printed nothing\n{done.stderr}"
     text = dict(zip(commands, (outputs[i][0] for i in range(len(commands))), strict=True))
-    assert "503 Slow Down" in text["dt logs $RUN publish_report --stderr --tail 4096"]
+    assert "503 Slow Down" in text["dt log read $RUN --task publish_report --stderr --tail 4096"]
     assert "pandas.DataFrame" in text["dt result $RUN fetch_data"]
-    assert "reuse" in text["dt rerun $RUN --plan"]
+    assert "reuse" in text["dt job rerun $RUN --plan"]
+    assert "==> task " in text['dt log read "Simple Data Pipeline" --tail 400']
+    assert ": completed" in text['dt job run "Simple Data Pipeline" --env dev --wait']
+    assert "calculate_total -> publish_report" in text['dt job get "Daily Sales Report"']
 
 
 def test_the_python_examples_run(shell_env: dict[str, str], tmp_path: Path) -> None:

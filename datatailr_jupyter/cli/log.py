@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ..client import Client
+from ..errors import InvalidArgumentError, RunNotFoundError
 from ..models import RunDetail, RunState, TaskRun
 from .args import MAX_ID, RUN_ID, add_common, bounded_int, task_ref
 from .output import Output, Progress, run_progress
@@ -61,12 +62,14 @@ def _stream(args: argparse.Namespace) -> str:
 def _run_of(client: Client, target: str, env: str | None) -> RunDetail:
     text = target.strip().lstrip("#")
     if text.isdigit():
-        return client.run(RUN_ID(text)).detail
+        try:
+            run_id = RUN_ID(text)
+        except argparse.ArgumentTypeError as exc:
+            raise InvalidArgumentError(str(exc)) from None
+        return client.run(run_id).detail
     info = client.find_workflow(target, env)
     for summary in client.iter_runs(info.key, env, limit=1):
         return client.run(summary.run_id).detail
-    from ..errors import RunNotFoundError
-
     where = f" in env {env!r}" if env else ""
     raise RunNotFoundError(f"workflow {info.name!r} has no runs{where} yet")
 

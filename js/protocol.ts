@@ -40,6 +40,9 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** Sees every answer the kernel sends: the kind, and the error when it failed (not timeouts or cancels). */
+export type AnswerObserver = (kind: string, error?: RequestError) => void;
+
 interface Pending {
   kind: string;
   settle: (value: unknown, error?: RequestError) => void;
@@ -55,6 +58,7 @@ export class Dispatcher {
   private readonly timeoutMs: number;
   private readonly onMessage = (msg: unknown): void => this.receive(msg);
   private closed = false;
+  private readonly observers = new Set<AnswerObserver>();
 
   constructor(
     private readonly model: MessageModel,
@@ -68,6 +72,22 @@ export class Dispatcher {
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Call `fn` with every answer from the kernel; returns what stops it. */
+  observe(fn: AnswerObserver): () => void {
+    this.observers.add(fn);
+    return () => this.observers.delete(fn);
+  }
+
+  private tell(kind: string, error?: RequestError): void {
+    for (const fn of [...this.observers]) {
+      try {
+        fn(kind, error);
+      } catch (err) {
+        console.error("[datatailr] answer observer failed", err);
+      }
+    }
   }
 
   request<K extends Kind>(kind: K, payload: PayloadOf<K>, options: RequestOptions = {}): Promise<ResponseOf<K>> {
@@ -120,7 +140,9 @@ export class Dispatcher {
       const e = isRecord(msg.error) ? msg.error : {};
       const type = typeof e.type === "string" ? e.type : "Error";
       const message = typeof e.message === "string" && e.message ? e.message : `The kernel could not answer "${entry.kind}".`;
-      entry.settle(undefined, new RequestError(type, message, entry.kind));
+      const error = new RequestError(type, message, entry.kind);
+      entry.settle(undefined, error);
+      this.tell(entry.kind, error);
       return;
     }
     const payload = msg.payload;
@@ -139,6 +161,7 @@ export class Dispatcher {
       return;
     }
     entry.settle(payload);
+    this.tell(entry.kind);
   }
 
   /** Reject every pending request and stop listening; later requests are rejected at once. */

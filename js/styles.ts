@@ -82,6 +82,10 @@ const HEADER = `
 .dt-range-error { flex-basis: 100%; color: var(--dt-error); font-size: var(--dt-small); }
 .dt-zone { white-space: nowrap; }
 .dt-message:empty { display: none; }
+.dt-unreachable { color: var(--dt-error); background: color-mix(in srgb, var(--dt-error) 9%, transparent);
+  border: 1px solid color-mix(in srgb, var(--dt-error) 40%, transparent); border-radius: 4px; padding: 4px 8px;
+  margin: 6px 0; font-weight: 600; }
+.dt-unreachable[hidden] { display: none; }
 `;
 
 const TABLE = `

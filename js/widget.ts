@@ -2,6 +2,7 @@
 // render() returns a cleanup that removes listeners, stops timers and workers, and cancels pending requests.
 import type { RenderProps } from "@anywidget/types";
 import { Bus, type Ctx } from "./app";
+import { ConnectionBanner } from "./connection";
 import { DagPanel } from "./dag";
 import { Disposer, h } from "./dom";
 import { Header } from "./header";
@@ -32,12 +33,13 @@ function render({ model, el }: RenderProps<Model>): () => void {
   model.on("msg:custom", onNotice);
   d.add(() => model.off("msg:custom", onNotice));
 
+  const banner = new ConnectionBanner(ctx);
   const header = new Header(ctx);
   const runs = new RunTable(ctx);
   const dag = new DagPanel(ctx);
   const task = new TaskPanel(ctx);
   new RerunDialog(ctx);
-  root.append(header.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
+  root.append(header.el, banner.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

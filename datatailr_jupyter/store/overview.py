@@ -229,7 +229,7 @@ def assemble(
 
 def _success(counts: dict[str, int]) -> tuple[int, int, float | None]:
     completed = counts.get(RunState.COMPLETED.value, 0)
-    failed = sum(n for s, n in counts.items() if RunState(s).is_failure)
+    failed = sum(n for s, n in counts.items() if _OUTCOME[s] == 1)
     return completed, failed, (completed / (completed + failed) if completed + failed else None)
 
 
@@ -251,6 +251,10 @@ def _sorted(rows: list[WorkflowInfo], key: str, descending: bool) -> list[Workfl
     return have + [w for w in rows if w.last_start_time is None]
 
 
+_OUTCOME = {s.value: 0 if s is RunState.COMPLETED else 1 if s.is_failure else 2 for s in RunState}
+"""Heatmap column of each state: completed, failed (any failure), other."""
+
+
 def _state_rank(info: WorkflowInfo) -> int:
     """Failures first, then active runs, other ends, never run."""
     state = info.last_state
@@ -267,8 +271,7 @@ def _row(info: WorkflowInfo, stats: WorkflowStats, now: datetime) -> WorkflowOve
         if n <= 0:
             continue
         cell = cells.setdefault(((hour // 24 + 3) % 7, hour % 24), [0, 0, 0])  # 1970-01-01 was a Thursday
-        st = RunState(state)
-        cell[0 if st is RunState.COMPLETED else 1 if st.is_failure else 2] += n
+        cell[_OUTCOME[state]] += n
     schedule, schedule_env = stats.deployment
     return WorkflowOverview(
         name=info.name,

@@ -96,15 +96,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=20)
-    parser.add_argument("--dir", type=Path, default=None, help="where to build the store (default: a temp dir)")
+    parser.add_argument("--dir", type=Path, default=None, help="where to build or find the store (a temp dir)")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="bench-overview-"))
     try:
-        store, seconds = fill(root / "store", args.runs)
-        size = (root / "store" / "runs.db").stat().st_size
-        print(
-            f"filled {args.runs:,} runs of {WORKFLOWS:,} workflows in {seconds:.1f} s; runs.db {size / 2**20:.0f} MiB"
-        )
+        if (root / "store" / "runs.db").exists():  # --dir of an earlier run: measure that store again
+            store = SqliteRunStore(root / "store")
+            print(f"reusing the store in {root}")
+        else:
+            store, seconds = fill(root / "store", args.runs)
+            print(f"filled {args.runs:,} runs of {WORKFLOWS:,} workflows in {seconds:.1f} s")
+        print(f"runs.db is {(root / 'store' / 'runs.db').stat().st_size / 2**20:.0f} MiB")
         ov = store.workflow_overview
         cursor = None
         for _ in range(19):

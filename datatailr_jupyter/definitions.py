@@ -2,9 +2,10 @@
 schedule, resources and environment variables, and a unified diff against the version before it.
 
 Task code comes from the version's stored code (the pickled task functions and the source lines recorded with them,
-engine/sources.py), so it is that version's code, not the file as it is now. The stored code is a pickle: it is read
-only from a trusted store; from any other the details say why the code is not shown. The workflow function itself
-is not stored, so the workflow is shown rebuilt from the definition: one call per task, with its arguments.
+engine/sources.py), so it is that version's code, not the file as it is now. The pickle is loaded only from a
+trusted store; from any other the recorded source lines are read without unpickling it (stored_code.py). The
+workflow function itself is not stored, so the workflow is shown rebuilt from the definition: one call per task,
+with its arguments.
 """
 
 from __future__ import annotations
@@ -125,9 +126,13 @@ def definition_details(client: Client, workflow: str, version: int) -> dict[str,
     functions = {t.id: t.function for t in blueprint.tasks} if blueprint is not None else {}
     deployment = d.get("deployment") if isinstance(d.get("deployment"), dict) else None
     schedule = (deployment or {}).get("schedule") or d.get("schedule")
+    inert = _sources_read_inert(client, workflow, record.version) if blueprint is None else {}
     tasks = []
     for t in d.get("tasks", []):
-        code = function_source(functions[t["id"]]) if t.get("id") in functions else TaskCode(None, "", why)
+        if t.get("id") in functions:
+            code = function_source(functions[t["id"]])
+        else:
+            code = _recorded(inert, str(t.get("function", "")), why)
         tasks.append(
             {
                 "id": t.get("id"), "name": t.get("name"), "function": t.get("function", ""),
@@ -155,6 +160,23 @@ def definition_details(client: Client, workflow: str, version: int) -> dict[str,
         "workflow_code": workflow_code(d),
         "code_note": why,
     }
+
+
+def _sources_read_inert(client: Client, workflow: str, version: int) -> dict[str, list[str]]:
+    """The source lines recorded with a version's code, read without unpickling it (safe from any store)."""
+    from .stored_code import recorded_sources
+
+    code = client.store.get_code(workflow, version)
+    return {} if code is None else recorded_sources(code)
+
+
+def _recorded(sources: dict[str, list[str]], function: str, why: str) -> TaskCode:
+    from .stored_code import function_source as source_in
+
+    text = source_in(sources, function) if sources else None
+    if text is None:
+        return TaskCode(None, "", why)
+    return TaskCode(strip_decorators(text), "recorded")
 
 
 def definition_text(details: dict[str, Any]) -> str:

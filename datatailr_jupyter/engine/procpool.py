@@ -3,7 +3,10 @@
 Workers are plain ``python -c`` subprocesses (no re-import of the caller's ``__main__``, so notebooks and scripts
 without a ``__main__`` guard both work), each in its own session so a terminal Ctrl+C reaches only the engine.
 The engine sends a worker one job at a time over a pipe: the task's pickled function travels once per worker
-(cached there under a digest of its bytes) and the job itself is plain-pickled. A worker that dies -- SIGKILL,
+(cached there under a digest of its bytes) and the job itself is plain-pickled. When every worker is busy, one
+more job may be sent behind a worker's running job if the last runs of both functions were short (see
+SHORT_TASK): the worker starts it as soon as it sends the first outcome, without waiting for the engine's answer,
+and a long job never waits behind another. A worker that dies -- SIGKILL,
 segfault, ``os._exit`` -- closes its pipe; the engine reports its task failed with the signal or exit code and
 starts a replacement, while the other workers carry on. A worker exits by itself when the engine process dies.
 
@@ -17,6 +20,7 @@ it behind.
 from __future__ import annotations
 
 import atexit
+import copy
 import faulthandler
 import hashlib
 import os
@@ -42,6 +46,9 @@ from .executors import Event, Started, check_max_workers
 from .workers import HOST, Job, Outcome, execute, system_line
 
 __all__ = ["ProcessExecutor", "descendants", "end_processes", "shared_process_executor", "worker_main"]
+
+SHORT_TASK = 0.01
+"""A job may be sent behind a running one when both functions' last runs took less than this (seconds)."""
 
 _BOOT = "from datatailr_jupyter.engine.procpool import worker_main; worker_main()"
 
@@ -69,9 +76,14 @@ class _Worker:
         self.send = Connection(to_child_w, readable=False)
         self.recv = Connection(from_child_r, writable=False)
         self.functions: set[str] = set()
-        self.job: Job | None = None
+        self.jobs: deque[Job] = deque()  # the running job first, then at most one short job sent behind it
         self.started: datetime | None = None  # when the current job started
         self.send.send_bytes(pickle.dumps(("init", paths, os.getcwd())))
+
+    @property
+    def job(self) -> Job | None:
+        """The job the worker is running (None when idle)."""
+        return self.jobs[0] if self.jobs else None
 
     def kill(self) -> None:
         """End the worker with its process group and every process it started; keep its crash report."""
@@ -129,6 +141,7 @@ class ProcessExecutor:
         self.queue: deque[Job] = deque()
         self.events: list[Event] = []
         self.lock = threading.Lock()  # held by the run using this executor
+        self.durations: dict[str, float] = {}  # seconds the last job of each function took
         self.closed = False
 
     def start(self) -> None:
@@ -139,36 +152,53 @@ class ProcessExecutor:
     def submit(self, job: Job) -> None:
         self.queue.append(job)
 
+    def _short(self, job: Job) -> bool:
+        """Whether the last run of the job's function took under SHORT_TASK seconds (so a job may wait behind it)."""
+        last = self.durations.get(job.func_key) if job.func_key else None
+        return last is not None and last < SHORT_TASK
+
     def _dispatch(self) -> None:
         if self.queue and len(self.workers) < self.max_workers:
             self.start()
         for worker in list(self.workers):
             if not self.queue:
                 return
-            if worker.job is not None:
+            if worker.jobs:
                 continue
-            job = self.queue.popleft()
-            key = hashlib.sha1(job.function_bytes or b"").hexdigest()
-            fbytes = None if key in worker.functions else job.function_bytes
-            plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": {}})
-            try:
-                body = pickle.dumps(plain, protocol=5)
-            except Exception:
-                body = cloudpickle.dumps(plain)
-            inputs = pickle.dumps(job.inputs, protocol=5)
-            worker.job = job
-            try:
-                worker.send.send_bytes(
-                    pickle.dumps(("job", job.task_id, key, fbytes, body, inputs, job.stdout, job.stderr))
-                )
-            except OSError:  # died while idle: replace it; the job goes back to the front of the queue
-                worker.job = None
-                self._died(worker)
-                self.queue.appendleft(job)
-                continue
-            worker.functions.add(key)
-            worker.started = job.clock.now()
-            self.events.append(Started(job.task_id, worker.started, HOST, worker.proc.pid))
+            self._send(worker, self.queue.popleft())
+        # Every worker is busy: a short job goes behind a short running one, so the worker starts it without
+        # waiting for the loop's round trip (a long job never waits behind another job).
+        for worker in list(self.workers):
+            if not self.queue:
+                return
+            if len(worker.jobs) == 1 and self._short(worker.jobs[0]) and self._short(self.queue[0]):
+                self._send(worker, self.queue.popleft())
+
+    def _send(self, worker: _Worker, job: Job) -> None:
+        key = job.func_key or hashlib.sha1(job.function_bytes or b"").hexdigest()
+        fbytes = None if key in worker.functions else job.function_bytes
+        plain = copy.copy(job)  # the job with its inputs, without the function (sent once per worker)
+        plain.function = plain.function_bytes = None
+        try:
+            body = pickle.dumps(plain, protocol=5)
+        except Exception:
+            body = cloudpickle.dumps(plain)
+        worker.jobs.append(job)
+        try:
+            worker.send.send_bytes(pickle.dumps(("job", job.task_id, key, fbytes, body, job.stderr), protocol=5))
+        except OSError:  # died: replace it; its jobs not started go back to the front of the queue
+            worker.jobs.pop()
+            self._died(worker)
+            self.queue.appendleft(job)
+            return
+        worker.functions.add(key)
+        if len(worker.jobs) == 1:
+            self._begin(worker)
+
+    def _begin(self, worker: _Worker) -> None:
+        job = worker.jobs[0]
+        worker.started = job.clock.now()
+        self.events.append(Started(job.task_id, worker.started, HOST, worker.proc.pid))
 
     def _died(self, worker: _Worker) -> None:
         job = worker.job
@@ -176,6 +206,8 @@ class ProcessExecutor:
         self.workers.remove(worker)
         if job is None:
             return
+        self.queue.extendleft(reversed(list(worker.jobs)[1:]))  # sent behind the running job, never started
+        worker.jobs.clear()
         reason = _death_reason(worker.proc.returncode)
         now = job.clock.now()
         started = worker.started or now
@@ -210,8 +242,11 @@ class ProcessExecutor:
                     self._died(worker)
                     continue
                 outcome: Outcome = pickle.loads(data)
-                worker.job = None
+                done = worker.jobs.popleft()
+                self.durations[done.func_key] = (outcome.end_time - outcome.start_time).total_seconds()
                 self.events.append(outcome)
+                if worker.jobs:
+                    self._begin(worker)
             self._dispatch()
             if self.events or (deadline is not None and time.monotonic() >= deadline) or not conns:
                 out, self.events = self.events, []
@@ -224,7 +259,7 @@ class ProcessExecutor:
             if worker.job is not None:
                 running.add(worker.job.task_id)
                 worker.kill()
-                worker.job = None
+                worker.jobs.clear()
                 self.workers.remove(worker)
         self.events = [e for e in self.events if e.task_id not in running]
         return running
@@ -373,6 +408,10 @@ def end_processes(root: int, group: bool = False) -> None:
 def _end_strays() -> None:
     """In a worker: end every process the finished task left behind (children, grandchildren, pipelines)."""
     me = os.getpid()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:  # no child at all, so no descendant (orphans are re-parented to the worker)
+        return
     for _ in range(100):
         strays = descendants(me, group=True)
         strays.difference_update(_reap())
@@ -452,7 +491,7 @@ def worker_main() -> None:
         if message[0] == "init":
             sys.path[:] = message[1]
             continue
-        _, task_id, key, fbytes, body, inputs, stdout, stderr = message
+        _, task_id, key, fbytes, body, stderr = message
         try:
             if fbytes is not None:
                 functions[key] = pickle.loads(fbytes)
@@ -460,7 +499,6 @@ def worker_main() -> None:
                     functions.popitem(last=False)
             functions.move_to_end(key)
             job: Job = pickle.loads(body)
-            job.inputs = pickle.loads(inputs)
             outcome = execute(job, functions[key], "fd")
         except Exception as exc:
             outcome = _load_failure(task_id, exc, stderr)

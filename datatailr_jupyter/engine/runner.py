@@ -33,6 +33,7 @@ Every recorded time comes from the injected clock (``clock.now()``), so historie
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -110,7 +111,7 @@ class RunLoop:
         self.temp_logs: dict[tuple[int, str], tuple[Path, int]] = {}
         self.temp_dir: str | None = None
         self.log_dirs: set[Path] = set()
-        self.functions: dict[int, bytes] = {}
+        self.functions: dict[int, tuple[bytes, str]] = {}  # pickled task functions and their digests
         self.last_log_flush = 0.0
         self.last_flush = time.monotonic()
         self.system: dict[str, str] = {}
@@ -341,20 +342,21 @@ class RunLoop:
                 self.consumers[d] -= 1
                 if self.consumers[d] <= 0:
                     self.values.pop(d, None)
-            function_bytes = None
+            function_bytes, func_key = None, ""
             if not self.executor.in_process:
                 key = id(t.function)
                 if key not in self.functions:
                     from .versions import dump_code
 
-                    self.functions[key] = dump_code(t.function, [t.function])
-                function_bytes = self.functions[key]
+                    code = dump_code(t.function, [t.function])
+                    self.functions[key] = (code, hashlib.sha1(code).hexdigest())
+                function_bytes, func_key = self.functions[key]
             job = Job(
                 run_id=self.run_id,
                 task_id=tid,
                 name=t.name,
                 attempt=1,
-                func_key="",
+                func_key=func_key,
                 arguments=t.arguments,
                 inputs=inputs,
                 system={**self.system, "job_name": t.name},

@@ -162,9 +162,10 @@ def _check_tasks(tasks: Sequence[TaskSpec]) -> None:
     ids = [t.id for t in tasks]
     if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in ids) or len(set(ids)) != len(ids):
         raise InvalidArgumentError(f"task ids must be distinct integers >= 0, got {ids[:50]}")
+    known = set(ids)
     for t in tasks:
         check_name(t.name, "task name")
-        missing = [d for d in t.dependencies if d not in set(ids)]
+        missing = [d for d in t.dependencies if d not in known]
         if missing:
             raise InvalidArgumentError(f"task {t.name!r} depends on unknown task ids {missing}")
 
@@ -248,14 +249,45 @@ class Placed:
     inline: bytes | None
 
 
+_UPDATE_TASK = (
+    "UPDATE tasks SET state = ?, start_time = coalesce(?, start_time), end_time = coalesce(?, end_time), "
+    "attempt = coalesce(?, attempt), exit_code = coalesce(?, exit_code), error = coalesce(?, error), "
+    "host = coalesce(?, host), result_meta = coalesce(?, result_meta), result_run = coalesce(?, result_run), "
+    "result_task = coalesce(?, result_task), result_inline = coalesce(?, result_inline), "
+    "reused_from_run = coalesce(?, reused_from_run) WHERE run_id = ? AND task_id = ?"
+)
+
+
+def _current(tx: Tx, run_id: int, ids: list[int], label: str) -> dict[int, tuple[str, Any]]:
+    """(state, result_meta) of the given tasks, read with one query per 500 ids; an unknown id raises."""
+    found: dict[int, tuple[str, Any]] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = tx.execute(
+            f"SELECT task_id, state, result_meta FROM tasks WHERE run_id = ? AND task_id IN ({marks})",  # noqa: S608 - placeholders only
+            (run_id, *chunk),
+        )
+        found.update((tid, (state, meta)) for tid, state, meta in rows)
+    for tid in unique:
+        if tid not in found:
+            q.task_row(tx, run_id, tid, label, "state")  # raises RunNotFoundError / TaskNotFoundError
+    return found
+
+
 def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dict[int, Placed], label: str) -> None:
+    """Apply a batch of task changes: one query reads the tasks' states, one executemany writes them."""
     run = tx.execute("SELECT task_counts, error_message FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     if run is None:
         raise RunNotFoundError(f"run {run_id} does not exist in store {label}")
     counts = Counter(json.loads(run[0]))
     first_error = run[1]
+    current = _current(tx, run_id, [u.task_id for u in updates], label)
+    rows: list[tuple[Any, ...]] = []
+    blobs: list[tuple[int, int, bytes]] = []
     for i, u in enumerate(updates):
-        state, meta = q.task_row(tx, run_id, u.task_id, label, "state, result_meta")
+        state, meta = current[u.task_id]
         result: tuple[Any, ...] = (None, None, None, None, None)
         if u.result is not None or u.reused_from_run is not None:
             if u.result is not None and u.reused_from_run is not None:
@@ -269,7 +301,7 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
                 p = placed[i]
                 result = (to_json(p.meta.to_dict(), "result meta"), run_id, u.task_id, int(p.inline is not None), None)
                 if p.inline is not None:
-                    tx.execute("INSERT INTO result_blobs VALUES (?, ?, ?)", (run_id, u.task_id, p.inline))
+                    blobs.append((run_id, u.task_id, p.inline))
             else:
                 source_task = u.task_id if u.reused_from_task is None else int(u.reused_from_task)
                 result = _reuse(tx, run_id, u.task_id, int(u.reused_from_run or 0), source_task, label)
@@ -277,18 +309,17 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
         if new_state != state:
             counts[state] -= 1
             counts[new_state] += 1
+        current[u.task_id] = (new_state, meta if result[0] is None else result[0])
         error = None if u.error is None else to_json(u.error.to_dict(), "task error")
         if u.error is not None and first_error is None:
             first_error = _error_text(u.error)
-        tx.execute(
-            "UPDATE tasks SET state = ?, start_time = coalesce(?, start_time), end_time = coalesce(?, end_time), "
-            "attempt = coalesce(?, attempt), exit_code = coalesce(?, exit_code), error = coalesce(?, error), "
-            "host = coalesce(?, host), result_meta = coalesce(?, result_meta), result_run = coalesce(?, result_run), "
-            "result_task = coalesce(?, result_task), result_inline = coalesce(?, result_inline), "
-            "reused_from_run = coalesce(?, reused_from_run) WHERE run_id = ? AND task_id = ?",
+        rows.append(
             (new_state, q.to_us(u.start_time), q.to_us(u.end_time), u.attempt, u.exit_code, error, u.host,
-             *result, run_id, u.task_id),
+             *result, run_id, u.task_id)
         )  # fmt: skip
+    if blobs:
+        tx.executemany("INSERT INTO result_blobs VALUES (?, ?, ?)", blobs)
+    tx.executemany(_UPDATE_TASK, rows)
     clean = {k: v for k, v in sorted(counts.items()) if v > 0}
     tx.execute(
         "UPDATE runs SET task_counts = ?, error_message = ? WHERE run_id = ?", (json.dumps(clean), first_error, run_id)

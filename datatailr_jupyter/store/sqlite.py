@@ -381,7 +381,9 @@ class SqliteRunStore:
     def update_tasks(self, run_id: int, updates: Sequence[TaskUpdate]) -> None:
         updates = list(updates)
         conn = self._conn()
-        for u in updates:  # check ids before any file moves
+        for u in updates:  # check before any file moves (the transaction checks every task again)
+            if u.result is None and u.reused_from_run is None:
+                continue
             (meta,) = q.task_row(conn, run_id, u.task_id, self.label, "result_meta")
             if meta is not None and (u.result is not None or u.reused_from_run is not None):
                 raise StoreError(

@@ -37,6 +37,7 @@ CALLS = [
     Call("GET", "/v1/runs/{run_id}", "read"),
     Call("GET", "/v1/runs/{run_id}/family", "read"),
     Call("GET", "/v1/activity", "read"),
+    Call("GET", "/v1/overview", "read", params={"env": "dev"}),
     Call("GET", "/v1/runs/{run_id}/tasks/{task_id}/log", "read", params={"stream": "stdout"}),
     Call("GET", "/v1/runs/{run_id}/tasks/{task_id}/log/search", "read", params={"pattern": "ready"}),
     Call("GET", "/v1/runs/{run_id}/tasks/{task_id}/result/meta", "read", task=1),

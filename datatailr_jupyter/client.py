@@ -303,7 +303,7 @@ class Client:
 
     def result(self, run_id: int, task: int | str, allow_pickle: bool | None = None) -> Any:
         """The value a task returned, decoded from the store (pickles only from trusted stores)."""
-        from .store.codecs import CODECS, decode
+        from .store.codecs import CODECS, load_stored
 
         task_run = self.task(run_id, task)
         codec = CODECS.get(task_run.result.codec) if task_run.result else None
@@ -313,8 +313,9 @@ class Client:
                 f"refused to unpickle the {task_run.result.python_type} result of task {task_run.name!r} of run "
                 f"{task_run.run_id}: {refused}"
             )
-        meta, data = self.store.read_result(task_run.run_id, task_run.id)
-        return decode(meta, data, trusted=refused is None, source=f"the store {self.label}")
+        return load_stored(
+            self.store, task_run.run_id, task_run.id, trusted=refused is None, source=f"the store {self.label}"
+        )
 
     def read_log(
         self, run_id: int, task: int | str, stream: str = "stdout", offset: int = 0, limit: int | None = None,

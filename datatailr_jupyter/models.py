@@ -274,7 +274,7 @@ def _wire(kind: str, default: Any = None, **kw: Any) -> Any:
 class ResultMeta(_Record):
     """What is known about a stored task result without loading it."""
 
-    codec: str  # "parquet" | "npy" | "json" | "pickle"
+    codec: str  # "arrow" | "parquet" (tables stored before arrow) | "npy" | "json" | "pickle"
     bytes: int
     python_type: str  # e.g. "pandas.core.frame.DataFrame"
     shape: tuple[int, ...] | None = _wire("shape")

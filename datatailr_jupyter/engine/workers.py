@@ -135,7 +135,7 @@ def load_result_file(meta: ResultMeta, path: str) -> Any:
     import hashlib
 
     from ..errors import ResultDecodeError
-    from ..store.codecs import decode
+    from ..store.codecs import decode, load_file
 
     digest = hashlib.sha256()
     size = 0
@@ -165,6 +165,8 @@ def load_result_file(meta: ResultMeta, path: str) -> Any:
             pass
         else:
             return mapped.view(np.ndarray)  # a plain ndarray over the mapping (a memmap would not store as .npy)
+    if meta.codec == "arrow":
+        return load_file(meta, path, trusted=True)  # mapped: the file is in the page cache after the check
     with open(path, "rb") as fh:
         data = fh.read()
     return decode(meta, data, trusted=True)

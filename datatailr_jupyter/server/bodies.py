@@ -36,7 +36,7 @@ Id = Annotated[int, Field(ge=0, le=MAX_ID)]
 Text = Annotated[str, Field(max_length=10_000)]
 LongText = Annotated[str, Field(max_length=1_000_000)]
 Base64 = Annotated[str, Field(description="bytes, base64-encoded", json_schema_extra={"contentEncoding": "base64"})]
-Codec = Literal["parquet", "npy", "json", "pickle"]
+Codec = Literal["arrow", "parquet", "npy", "json", "pickle"]
 
 
 class _Body(BaseModel):

@@ -1,4 +1,9 @@
-"""Result codecs: Parquet for tables, .npy for arrays, JSON for JSON values, cloudpickle only as the fallback."""
+"""Result codecs: Arrow IPC for tables, .npy for arrays, JSON for JSON values, cloudpickle only as the fallback.
+
+Tables are written as uncompressed Arrow IPC files, so a stored table is read back by memory-mapping its file
+(``load_file``): no copy of the bytes, only the conversion to the library the table came from. Results stored
+before that are Parquet and still decode (each result records its codec in ResultMeta.codec).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ __all__ = [
     "ResultEncodeError",
     "decode",
     "encode",
+    "load_file",
+    "load_stored",
     "encode_to_file",
     "python_type",
     "write_staging_file",
@@ -35,7 +42,7 @@ __all__ = [
 PREVIEW_MAX = 2000
 """Longest preview text, in characters."""
 
-_META_KEY = b"datatailr_jupyter"  # Parquet schema metadata naming the library a table came from
+_META_KEY = b"datatailr_jupyter"  # table schema metadata naming the library a table came from
 
 
 def _check_pyarrow() -> None:
@@ -157,7 +164,7 @@ def _load_json(meta: ResultMeta, data: bytes) -> object:
     return json.loads(data.decode("utf-8"))
 
 
-# ---------------------------------------------------------------- tables (Parquet)
+# ---------------------------------------------------------------- tables (Arrow IPC; Parquet read only)
 
 
 def _table_kind(value: object) -> str | None:
@@ -183,7 +190,7 @@ def _to_arrow(value: Any, kind: str) -> Any:
     elif kind == "pandas.DataFrame":
         if not value.columns.is_unique:
             raise ValueError("duplicate column names")
-        table = pa.Table.from_pandas(value, preserve_index=True)
+        table = pa.Table.from_pandas(value)  # a RangeIndex is kept as metadata, any other index as columns
     elif kind == "polars.DataFrame":
         table = value.to_arrow()
     else:
@@ -193,16 +200,39 @@ def _to_arrow(value: Any, kind: str) -> Any:
     return table.replace_schema_metadata(metadata)
 
 
-def _write_parquet(table: Any, sink: Any) -> None:
-    import pyarrow.parquet as pq
+def _write_arrow(table: Any, sink: Any) -> None:
+    """An Arrow IPC file, uncompressed: it is read back by mapping it, at the speed of memory."""
+    import pyarrow as pa
 
-    pq.write_table(table, sink, compression="zstd")
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _load_arrow(meta: ResultMeta, data: bytes) -> object:
+    import pyarrow as pa
+
+    table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+    table.validate()
+    return _from_arrow(table)
+
+
+def _load_arrow_file(path: str | os.PathLike[str]) -> object:
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:  # the table's buffers point into the mapping
+        table = pa.ipc.open_file(source).read_all()
+    table.validate()
+    return _from_arrow(table)
 
 
 def _load_parquet(meta: ResultMeta, data: bytes) -> object:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(data))
+    return _from_arrow(pq.read_table(io.BytesIO(data)))
+
+
+def _from_arrow(table: Any) -> object:
+    """The table as the library it came from (recorded in its schema metadata)."""
     extra = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
     kind = extra.get("kind", "pyarrow.Table")
     if kind == "pandas.DataFrame":
@@ -268,6 +298,7 @@ def _load_pickle(meta: ResultMeta, data: bytes) -> object:
 
 
 CODECS: dict[str, Codec] = {
+    "arrow": Codec("arrow", ".arrow", True, _load_arrow),
     "parquet": Codec("parquet", ".parquet", True, _load_parquet),
     "npy": Codec("npy", ".npy", True, _load_npy),
     "json": Codec("json", ".json", True, _load_json),
@@ -289,8 +320,8 @@ def _encode_bytes(value: object) -> tuple[str, bytes]:
     if kind is not None:
         try:
             buffer = io.BytesIO()
-            _write_parquet(_to_arrow(value, kind), buffer)
-            return "parquet", buffer.getvalue()
+            _write_arrow(_to_arrow(value, kind), buffer)
+            return "arrow", buffer.getvalue()
         except Exception:  # mixed-type object columns, exotic names: keep the value via pickle
             pass
     if type(value).__module__.split(".")[0] == "numpy" and _is_npy(value):
@@ -350,9 +381,9 @@ def _encode_into(value: object, path: Path) -> EncodedResult:
     if kind is not None:
         try:
             table = _to_arrow(value, kind)
-            with open(path, "wb") as fh:
-                _write_parquet(table, fh)
-            codec = "parquet"
+            with open(path, "wb") as fh:  # streamed batch by batch: no copy of the whole file in memory
+                _write_arrow(table, fh)
+            codec = "arrow"
         except OSError:
             raise  # the disk, not the value: encoding it another way would not help
         except Exception:
@@ -414,8 +445,34 @@ def decode(meta: ResultMeta, data: bytes, *, trusted: bool, source: str = "this 
         raise _corrupt(meta, data, exc) from None
 
 
+def load_file(meta: ResultMeta, path: str | os.PathLike[str], *, trusted: bool, source: str = "this store") -> object:
+    """The value of a result from its file. An Arrow table is memory-mapped and converted without reading the file
+    into memory first; its size (checked by the store) and Arrow's structure checks stand in for the sha256, which
+    would cost more than the read. Other codecs are decoded from the file's bytes."""
+    if meta.codec != "arrow":
+        with open(path, "rb") as fh:
+            data = fh.read()
+        return decode(meta, data, trusted=trusted, source=source)
+    try:
+        return _load_arrow_file(path)
+    except Exception as exc:
+        raise _corrupt(meta, b"", exc) from None
+
+
+def load_stored(reader: Any, run_id: int, task_id: int, *, trusted: bool, source: str = "this store") -> object:
+    """The value of a task's result through any RunReader: a table in a local store's file is mapped (load_file),
+    anything else is read as bytes (checked against its size and sha256) and decoded."""
+    from .protocols import result_file_of
+
+    located = result_file_of(reader, run_id, task_id)
+    if located is not None and located[0].codec == "arrow":
+        return load_file(located[0], located[1], trusted=trusted, source=source)
+    meta, data = reader.read_result(run_id, task_id)
+    return decode(meta, data, trusted=trusted, source=source)
+
+
 def _corrupt(meta: ResultMeta, data: bytes, exc: Exception) -> ResultDecodeError:
     return ResultDecodeError(
-        f"the {meta.codec} result ({meta.python_type}, {len(data):,} bytes) could not be decoded: "
+        f"the {meta.codec} result ({meta.python_type}, {len(data) or meta.bytes:,} bytes) could not be decoded: "
         f"{type(exc).__name__}: {str(exc)[:300]}; it may be truncated/corrupt; rerun the task to produce it again"
     )

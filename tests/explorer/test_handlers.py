@@ -179,7 +179,7 @@ def test_search_log_rejects_a_bad_pattern(client: Client, built_store: Built, pa
 
 def test_get_result_previews_a_table(client: Client, built_store: Built) -> None:
     answer = ok(client, "get-result", {"run_id": built_store.runs["ok"], "task_id": 0})
-    assert answer["meta"]["codec"] == "parquet"
+    assert answer["meta"]["codec"] == "arrow"
     assert answer["preview"]["kind"] == "table" and answer["preview"]["total_rows"] == 120
     assert len(answer["preview"]["rows"]) == 50
 

@@ -60,7 +60,7 @@ class BadRepr:
 # ---------------------------------------------------------------- tables
 
 
-def test_pandas_frame_keeps_index_categoricals_and_time_zones_through_parquet() -> None:
+def test_pandas_frame_keeps_index_categoricals_and_time_zones_through_arrow() -> None:
     frame = pd.DataFrame(
         {
             "amount": [1.5, 2.5, None],
@@ -72,7 +72,7 @@ def test_pandas_frame_keeps_index_categoricals_and_time_zones_through_parquet() 
         index=pd.Index([10, 20, 30], name="row"),
     )
     codec, back = round_trip(frame, trusted=False)
-    assert codec == "parquet"
+    assert codec == "arrow"
     pd.testing.assert_frame_equal(back, frame)
     assert isinstance(back["region"].dtype, pd.CategoricalDtype) and str(back["at"].dt.tz) == "Europe/Paris"
 
@@ -84,11 +84,11 @@ def test_pandas_frames_with_a_range_index_multi_index_or_integer_columns_round_t
         pd.DataFrame({0: [1.0], 1: [2.0]}),
     ):
         codec, back = round_trip(frame)
-        assert codec == "parquet"
+        assert codec == "arrow"
         pd.testing.assert_frame_equal(back, frame)
 
 
-def test_a_frame_parquet_cannot_hold_falls_back_to_pickle_and_still_round_trips() -> None:
+def test_a_frame_arrow_cannot_hold_falls_back_to_pickle_and_still_round_trips() -> None:
     frame = pd.DataFrame({"mixed": [1, "two", Point(3, 4)]})
     codec, back = round_trip(frame)
     assert codec == "pickle" and back["mixed"].tolist() == [1, "two", Point(3, 4)]
@@ -101,17 +101,17 @@ def test_a_frame_parquet_cannot_hold_falls_back_to_pickle_and_still_round_trips(
 def test_pandas_series_come_back_as_series_with_their_name() -> None:
     for series in (pd.Series([1.0, 2.0], name="total"), pd.Series(["a", "b"], index=[5, 6]), pd.Series([3], name=7)):
         codec, back = round_trip(series, trusted=False)
-        assert codec == "parquet" and isinstance(back, pd.Series)
+        assert codec == "arrow" and isinstance(back, pd.Series)
         pd.testing.assert_series_equal(back, series)
 
 
 def test_polars_and_pyarrow_tables_come_back_as_the_same_library() -> None:
     frame = pl.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None], "t": [datetime(2026, 1, 1, tzinfo=timezone.utc)] * 3})
     codec, back = round_trip(frame, trusted=False)
-    assert codec == "parquet" and isinstance(back, pl.DataFrame) and back.equals(frame)
+    assert codec == "arrow" and isinstance(back, pl.DataFrame) and back.equals(frame)
     table = pa.table({"x": [1, 2], "y": ["p", "q"]}).replace_schema_metadata({"owner": "me"})
     codec, back = round_trip(table, trusted=False)
-    assert codec == "parquet" and isinstance(back, pa.Table) and back.equals(table)
+    assert codec == "arrow" and isinstance(back, pa.Table) and back.equals(table)
     assert back.schema.metadata == {b"owner": b"me"}
 
 
@@ -222,7 +222,7 @@ def _meta(codec: str) -> ResultMeta:
 
 
 def test_every_registered_codec_is_classified_and_only_pickle_can_run_code() -> None:
-    assert set(CODECS) == {"parquet", "npy", "json", "pickle"}
+    assert set(CODECS) == {"arrow", "parquet", "npy", "json", "pickle"}
     assert {name for name, codec in CODECS.items() if not codec.safe} == {"pickle"}
     assert all(c.name == name and c.ext.startswith(".") for name, c in CODECS.items())
 
@@ -289,8 +289,18 @@ def test_json_like_values_round_trip_untrusted(value: Any) -> None:
     assert json.loads(encode(value).data or b"") == value
 
 
+def parquet_bytes(value: Any, kind: str) -> bytes:
+    """A table result as stores wrote it before Arrow IPC: Parquet (zstd) with the same schema metadata."""
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(codecs._to_arrow(value, kind), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
 SAMPLES = {
-    "parquet": encode(pd.DataFrame({"a": range(20), "b": ["x"] * 20})).data,
+    "arrow": encode(pd.DataFrame({"a": range(20), "b": ["x"] * 20})).data,
+    "parquet": parquet_bytes(pd.DataFrame({"a": range(20), "b": ["x"] * 20}), "pandas.DataFrame"),
     "npy": encode(np.arange(20.0)).data,
     "json": encode({"a": [1, 2, {"b": "c"}]}).data,
 }
@@ -338,3 +348,40 @@ def test_a_result_file_that_cannot_be_written_is_removed_and_a_full_disk_is_name
     with pytest.raises(OSError):
         codecs.write_staging_file(b"data", tmp_path / "missing-dir")
     assert codecs.write_staging_file(b"data", tmp_path).endswith(".part")
+
+
+# ---------------------------------------------------------------- Arrow IPC files and Parquet of older stores
+
+
+def test_tables_stored_as_parquet_by_older_stores_still_decode_as_their_library() -> None:
+    frame = pd.DataFrame({"a": [1.5, 2.5], "b": ["x", None]}, index=pd.Index([3, 4], name="k"))
+    meta = ResultMeta(codec="parquet", bytes=0, python_type="pandas.core.frame.DataFrame")
+    pd.testing.assert_frame_equal(decode(meta, parquet_bytes(frame, "pandas.DataFrame"), trusted=False), frame)
+    series = pd.Series([1.0, 2.0], name="total")
+    back = decode(meta, parquet_bytes(series, "pandas.Series"), trusted=False)
+    assert isinstance(back, pd.Series)
+    pd.testing.assert_series_equal(back, series)
+    table = pa.table({"x": [1, 2]})
+    assert decode(meta, parquet_bytes(table, "pyarrow.Table"), trusted=False).equals(table)
+
+
+def test_a_large_frame_is_streamed_to_an_arrow_file_and_loads_back_mapped(tmp_path: Path) -> None:
+    frame = pd.DataFrame(np.random.default_rng(1).random((50_000, 5)), columns=list("abcde"))
+    encoded = encode_to_file(frame, tmp_path)
+    assert encoded.meta.codec == "arrow" and encoded.path is not None and encoded.data is None
+    path = Path(encoded.path)
+    assert path.stat().st_size == encoded.meta.bytes < frame.memory_usage().sum() + 16_384  # no index column
+    assert encoded.meta.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    pd.testing.assert_frame_equal(codecs.load_file(encoded.meta, path, trusted=False), frame)
+    pd.testing.assert_frame_equal(decode(encoded.meta, path.read_bytes(), trusted=False), frame)
+
+
+def test_a_truncated_arrow_file_is_a_result_decode_error_not_a_crash(tmp_path: Path) -> None:
+    encoded = encode_to_file(pd.DataFrame({"a": np.arange(100_000.0)}), tmp_path)
+    assert encoded.path is not None
+    path = Path(encoded.path)
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10, 8):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ResultDecodeError, match="truncated/corrupt"):
+            codecs.load_file(encoded.meta, path, trusted=False)

@@ -42,7 +42,7 @@ Examples:
   dt scheduler                                 (start scheduled runs until interrupted)
 Short forms: workflows = job ls, runs = job runs, rerun = job rerun, logs RUN_ID TASK = log read RUN_ID --task
 TASK, run RUN_ID shows a run, versions NAME lists versions.
-Exit codes: 0 done, 1 not found, refused or a run that did not complete, 2 usage.
+Exit codes: 0 done, 1 not found, refused or a run that did not complete, 2 usage (or no store at --store).
 Text from runs is printed without terminal control sequences (colours only on a terminal): --no-color drops
 the colours too, and `dt --raw logs ...` writes a log's bytes exactly as stored.
 """
@@ -82,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _guarded(lambda: args.handler(args, None, out))
     try:
         client = connect(args.store, args.token, trust=args.trust)
-    except DatatailrJupyterError as exc:
+    except DatatailrJupyterError as exc:  # no store where --store / $DT_RUNS_STORE says: a usage error
         error(exc)
-        return 2 if isinstance(exc, USAGE_ERRORS) else 1
+        return 2
     try:
         return _guarded(lambda: _checked(args, client, out))
     finally:

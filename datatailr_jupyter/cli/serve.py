@@ -28,7 +28,11 @@ def add_serve(sub: Sub) -> None:
     p.add_argument("--port", type=bounded_int("--port", 1, 65535), default=DEFAULT_PORT, help="default 8787")
     p.add_argument("--no-auth", action="store_true", help="no tokens (allowed on a loopback host only)")
     p.add_argument("--create", action="store_true", help="make an empty store where there is none")
-    p.add_argument("--executor", choices=EXECUTORS, default="process", help="what runs reruns and triggers")
+    p.add_argument(
+        "--executor",
+        help="what runs reruns and triggers: process, thread, inline or dask://host:port "
+        "(default: $DT_EXECUTOR, the config file, else process)",
+    )
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
     add_common(p)
     p.set_defaults(handler=serve, needs_client=False)

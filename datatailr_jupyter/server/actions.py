@@ -36,9 +36,9 @@ def request_hash(route: str, body: dict[str, Any]) -> str:
 
 
 class Actions:
-    """Plans, reruns and triggers against ``store`` with ``executor`` ("process", "thread", "inline")."""
+    """Plans, reruns and triggers against ``store`` with ``executor`` (a name or URL; None: the configured one)."""
 
-    def __init__(self, store: RunStore, state: ServerState, executor: str = "process") -> None:
+    def __init__(self, store: RunStore, state: ServerState, executor: str | None = None) -> None:
         self.store = store
         self.state = state
         self.executor = executor

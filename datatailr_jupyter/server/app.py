@@ -92,7 +92,7 @@ def create_app(
     auth: Authenticator | bool = True,
     *,
     state: ServerState | None = None,
-    executor: str = "process",
+    executor: str | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     max_write_body: int = DEFAULT_MAX_WRITE_BODY,
 ) -> FastAPI:

@@ -12,7 +12,7 @@ from .state import state_for
 
 __all__ = ["DEFAULT_PORT", "check_exposure", "is_loopback", "serve", "uvicorn_config"]
 
-DEFAULT_PORT = 8765
+DEFAULT_PORT = 8787
 
 
 def is_loopback(host: str) -> bool:
@@ -58,7 +58,7 @@ def serve(
     port: int = DEFAULT_PORT,
     no_auth: bool = False,
     *,
-    executor: str = "process",
+    executor: str | None = None,
     log_level: str = "info",
     create: bool = False,
     trust: bool = False,

@@ -4,7 +4,7 @@ import { build } from "esbuild";
 
 const common = { bundle: true, minify: true, target: "es2020", logLevel: "warning" };
 
-const worker = await build({ ...common, entryPoints: ["js/layout-worker.ts"], format: "iife", write: false });
+const worker = await build({ ...common, entryPoints: ["js/dag/layout-worker.ts"], format: "iife", write: false });
 
 await build({
   ...common,

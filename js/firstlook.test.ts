@@ -2,7 +2,7 @@
 // rerun dialog's version, a None result, and no developer footer.
 import type { AnyModel } from "@anywidget/types";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { defaultTab } from "./taskpanel";
+import { defaultTab } from "./task/taskpanel";
 import type { Model, RunSummary } from "./types";
 import widget from "./widget";
 import { FakeModel, settle } from "./test/fakemodel";

@@ -3,15 +3,15 @@
 import type { RenderProps } from "@anywidget/types";
 import { Bus, type Ctx } from "./app";
 import { ConnectionBanner } from "./connection";
-import { DagPanel } from "./dag";
+import { DagPanel } from "./dag/dag";
 import { Disposer, h } from "./dom";
-import { Header } from "./header";
+import { Header } from "./header/header";
 import { Dispatcher } from "./protocol";
-import { RerunDialog } from "./rerundialog";
-import { labextActive } from "./resultview";
-import { RunTable } from "./runtable";
+import { RerunDialog } from "./rerun/rerundialog";
+import { labextActive } from "./results/resultview";
+import { RunTable } from "./runs/runtable";
 import { injectStyles } from "./styles";
-import { TaskPanel } from "./taskpanel";
+import { TaskPanel } from "./task/taskpanel";
 import type { Model } from "./types";
 
 export type { Model };

@@ -1,5 +1,5 @@
 // Layout times (what the worker does) for synthetic DAGs; run with `npm run bench:dag`. Prints, never asserts.
-import { computeLayout, dagreCost } from "../layout";
+import { computeLayout, dagreCost } from "../dag/layout";
 import { mapReduce, synthetic } from "./synth";
 
 function time(label: string, make: () => ReturnType<typeof synthetic>, engine: "auto" | "dagre" | "layered", runs = 3): void {

@@ -1,6 +1,6 @@
 // Synthetic workflow DAGs for the layout benchmark: layered, 1-3 dependencies each on the previous two layers.
-import type { LayoutInput } from "../layout";
-import { NODE_H, NODE_W } from "../dagmodel";
+import type { LayoutInput } from "../dag/layout";
+import { NODE_H, NODE_W } from "../dag/dagmodel";
 
 export function synthetic(n: number, seed = 1): LayoutInput {
   let s = seed;

@@ -1,7 +1,7 @@
 // SVG renderer of the DAG (up to SVG_MAX_NODES tasks): one group per task with its name, duration and tooltip;
 // labels are drawn only at zooms where they are readable (see detailAt), else the nodes are coloured boxes.
-import { svg } from "./dom";
-import { stateStyle } from "./format";
+import { svg } from "../dom";
+import { stateStyle } from "../format";
 import {
   type Decor,
   type Detail,

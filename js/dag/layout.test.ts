@@ -1,7 +1,7 @@
 import { expect, test } from "vitest";
 import { DAGRE_BUDGET, computeLayout, dagreCost, isotonic } from "./layout";
 import { NODE_H, NODE_W } from "./dagmodel";
-import { mapReduce, synthetic } from "./bench/synth";
+import { mapReduce, synthetic } from "../bench/synth";
 
 function noOverlaps(x: Float64Array, y: Float64Array): boolean {
   const byColumn = new Map<number, number[]>();

@@ -1,10 +1,10 @@
 // Searchable workflow picker: a text box filtering the whole list (no cap), each entry with its last state
 // and a strip of recent states. Keyboard: arrows move, Enter picks, Escape closes.
-import { type Ctx, onTraits } from "./app";
-import { h, setChildren } from "./dom";
-import { formatCount, stateLabel } from "./format";
-import type { WorkflowInfo } from "./types";
-import { stateDot } from "./ui";
+import { type Ctx, onTraits } from "../app";
+import { h, setChildren } from "../dom";
+import { formatCount, stateLabel } from "../format";
+import type { WorkflowInfo } from "../types";
+import { stateDot } from "../ui";
 
 const ALL: WorkflowInfo = {
   key: "",

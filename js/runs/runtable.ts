@@ -1,11 +1,11 @@
 // The run table: one page of root runs from the store (cursor paging, never the whole history), reruns nested
 // under their original run, a Rerun button per row; a click selects the run for the DAG panel.
-import { type Ctx, listen, onTraits, selectedRun, setTraits } from "./app";
-import { button, h, setChildren } from "./dom";
-import { DASH, elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "./format";
-import { Latest } from "./protocol";
-import type { RunSummary } from "./types";
-import { errorBox, loading, statePill } from "./ui";
+import { type Ctx, listen, onTraits, selectedRun, setTraits } from "../app";
+import { button, h, setChildren } from "../dom";
+import { DASH, elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "../format";
+import { Latest } from "../protocol";
+import type { RunSummary } from "../types";
+import { errorBox, loading, statePill } from "../ui";
 
 const AUTO_REFRESH_MS = 15_000;
 

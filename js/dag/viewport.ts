@@ -1,5 +1,5 @@
 // Pan and zoom for the DAG view: wheel zooms around the pointer, drag pans, a click without drag is a click.
-import type { Disposer } from "./dom";
+import type { Disposer } from "../dom";
 
 export interface Transform {
   k: number;

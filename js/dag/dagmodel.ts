@@ -1,7 +1,7 @@
 // The DAG as the renderers see it: tasks by index, edges, the layout, what is highlighted, and node texts.
-import { elapsed, formatDuration, isActive, stateLabel } from "./format";
+import { elapsed, formatDuration, isActive, stateLabel } from "../format";
 import type { LayoutInput, LayoutResult } from "./layout";
-import type { PlanAction, TaskRun } from "./types";
+import type { PlanAction, TaskRun } from "../types";
 import type { Transform } from "./viewport";
 
 /** Widest node and tallest node (two lines); the layout benchmarks use these. */

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { COMPACT_ABOVE, MIN_LABEL_PX, detailAt, fitText, geometryFor, labelZoom, textWidth } from "./dagmodel";
-import { task } from "./test/fixtures";
+import { task } from "../test/fixtures";
 import { FIT_PAD, MAX_FIT_ZOOM, Viewport } from "./viewport";
 
 const tasks = (n: number, name = (i: number) => `step_${i}`) => Array.from({ length: n }, (_, i) => task(1, i, name(i), []));

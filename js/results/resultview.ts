@@ -1,10 +1,10 @@
 // The Result tab: what the task returned (type, shape, size, codec), a bounded preview, and "Load into cell".
-import type { Ctx } from "./app";
-import { button, h, setChildren } from "./dom";
-import { formatBytes, formatCount } from "./format";
-import { Latest, errorText } from "./protocol";
-import type { Preview, ResultMeta } from "./types";
-import { copyText, errorBox, loading, note } from "./ui";
+import type { Ctx } from "../app";
+import { button, h, setChildren } from "../dom";
+import { formatBytes, formatCount } from "../format";
+import { Latest, errorText } from "../protocol";
+import type { Preview, ResultMeta } from "../types";
+import { copyText, errorBox, loading, note } from "../ui";
 
 export const INSERT_EVENT = "datatailr:insert-cell";
 

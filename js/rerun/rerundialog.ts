@@ -1,11 +1,11 @@
 // The rerun dialog: version (existing ones only), full rerun, from task, a plan preview drawn on the DAG, and
 // a Confirm that makes exactly one run per opening (one request_key, disabled while submitting).
-import { type Ctx, listen } from "./app";
-import { Disposer, button, h, setChildren } from "./dom";
-import { formatTime, stateLabel } from "./format";
-import { Latest, errorText } from "./protocol";
-import type { PlanAction, RerunOptions, RunSummary, TaskRun, VersionInfo } from "./types";
-import { errorBox, loading, requestKey } from "./ui";
+import { type Ctx, listen } from "../app";
+import { Disposer, button, h, setChildren } from "../dom";
+import { formatTime, stateLabel } from "../format";
+import { Latest, errorText } from "../protocol";
+import type { PlanAction, RerunOptions, RunSummary, TaskRun, VersionInfo } from "../types";
+import { errorBox, loading, requestKey } from "../ui";
 
 export class RerunDialog {
   private modal: HTMLElement | null = null;

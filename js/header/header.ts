@@ -1,10 +1,10 @@
 // The header: workflow picker, environment, date range, state filter, refresh, store label and notice line.
-import { type Ctx, listen, onTraits, setTraits } from "./app";
-import { button, h, setChildren } from "./dom";
-import { DATE_INPUT_FORMAT, type Preset, matchPreset, parseLocalInput, presetRange, stateLabel, toLocalInput, zoneLabel } from "./format";
-import { Latest } from "./protocol";
-import { RUN_STATES } from "./types";
-import { errorBox, stateDot } from "./ui";
+import { type Ctx, listen, onTraits, setTraits } from "../app";
+import { button, h, setChildren } from "../dom";
+import { DATE_INPUT_FORMAT, type Preset, matchPreset, parseLocalInput, presetRange, stateLabel, toLocalInput, zoneLabel } from "../format";
+import { Latest } from "../protocol";
+import { RUN_STATES } from "../types";
+import { errorBox, stateDot } from "../ui";
 import { WorkflowPicker } from "./picker";
 
 const PRESETS: Preset[] = ["24h", "7d", "30d", "all"];

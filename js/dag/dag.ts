@@ -1,6 +1,6 @@
 // The DAG panel of the selected run: run header, find box, zoom and fit, legend, and the graph (SVG, or canvas
 // for large runs) laid out off the main thread. Clicking a task selects it; running runs are polled.
-import { type Ctx, type PlanOverlay, listen, onTraits, selectedRun, selectedTask, setTraits } from "./app";
+import { type Ctx, type PlanOverlay, listen, onTraits, selectedRun, selectedTask, setTraits } from "../app";
 import { CanvasRenderer } from "./dagcanvas";
 import {
   type Decor,
@@ -19,13 +19,13 @@ import {
   structureKey,
 } from "./dagmodel";
 import { SvgRenderer } from "./dagsvg";
-import { button, h, setChildren } from "./dom";
-import { elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "./format";
+import { button, h, setChildren } from "../dom";
+import { elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "../format";
 import type { LayoutResult } from "./layout";
 import { LayoutClient } from "./layoutclient";
-import { Latest } from "./protocol";
-import { type PlanAction, RUN_STATES, type RunDetail, type RunSummary } from "./types";
-import { debugEnabled, errorBox, loading, note, stateDot, statePill } from "./ui";
+import { Latest } from "../protocol";
+import { type PlanAction, RUN_STATES, type RunDetail, type RunSummary } from "../types";
+import { debugEnabled, errorBox, loading, note, stateDot, statePill } from "../ui";
 import { FIT_PAD, type Transform, Viewport } from "./viewport";
 
 const POLL_MS = 2000;

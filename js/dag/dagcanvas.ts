@@ -1,7 +1,7 @@
 // Canvas renderer for large DAGs: nodes batched by colour, only what is in view, labels only where readable (see
 // detailAt), hit-testing for clicks and a text tooltip on hover.
-import { h } from "./dom";
-import { stateStyle } from "./format";
+import { h } from "../dom";
+import { stateStyle } from "../format";
 import {
   type Decor,
   FONT_FALLBACK,

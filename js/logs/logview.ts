@@ -1,12 +1,12 @@
 // One task log (stdout or stderr): the tail first, older ranges on demand, ANSI colours as text spans, system
 // lines hidden by default, search in the kernel over the whole file, copy, and polling while the task runs.
 import { AnsiParser, stripAnsi } from "./ansi";
-import type { Ctx } from "./app";
-import { Disposer, button, h, setChildren } from "./dom";
-import { formatBytes, formatCount, plural } from "./format";
-import { Latest, errorText } from "./protocol";
-import type { LogChunk, LogMatch, LogStream } from "./types";
-import { copyText, errorBox, loading } from "./ui";
+import type { Ctx } from "../app";
+import { Disposer, button, h, setChildren } from "../dom";
+import { formatBytes, formatCount, plural } from "../format";
+import { Latest, errorText } from "../protocol";
+import type { LogChunk, LogMatch, LogStream } from "../types";
+import { copyText, errorBox, loading } from "../ui";
 
 /** Lines the engine writes into task logs start with this prefix (hidden unless "Show system lines"). */
 export const SYSTEM_LINE_PREFIX = "⟦dt⟧ ";

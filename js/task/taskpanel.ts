@@ -1,11 +1,11 @@
 // The task panel: the selected task's header and its Stdout / Stderr / Result / Details tabs.
-import { type Ctx, listen, onTraits, selectedRun, selectedTask, setTraits } from "./app";
-import { button, h, setChildren } from "./dom";
-import { elapsed, formatBytes, formatDuration, formatTime, isActive, stateLabel } from "./format";
-import { LogView } from "./logview";
-import { ResultView, returnedNone } from "./resultview";
-import type { RunDetail, TaskRun } from "./types";
-import { statePill } from "./ui";
+import { type Ctx, listen, onTraits, selectedRun, selectedTask, setTraits } from "../app";
+import { button, h, setChildren } from "../dom";
+import { elapsed, formatBytes, formatDuration, formatTime, isActive, stateLabel } from "../format";
+import { LogView } from "../logs/logview";
+import { ResultView, returnedNone } from "../results/resultview";
+import type { RunDetail, TaskRun } from "../types";
+import { statePill } from "../ui";
 
 export type Tab = "stdout" | "stderr" | "result" | "details";
 const TABS: [Tab, string][] = [

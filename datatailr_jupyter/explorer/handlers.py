@@ -287,6 +287,108 @@ def handle_activity(client: Client, payload: Payload, context: Context | None = 
     return grid.to_dict()
 
 
+def handle_overview(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """One page of the workflows overview of an env, computed by the store (cursor paging)."""
+    sort = _text(payload, "sort", "name") or "name"
+    limit = _clamp(_get(payload, "limit", int, "a number of workflows", 50), 1, MAX_PAGE)
+    days = _clamp(_get(payload, "days", int, "a number of days", 30), 1, 366)
+    page = client.overview_page(
+        env=_text(payload, "env") or None,
+        name_filter=_text(payload, "filter") or None,
+        sort=sort,
+        limit=limit,
+        cursor=_text(payload, "cursor") or None,
+        days=days,
+    )
+    data = page.to_dict()
+    for row in data.get("workflows", []):
+        for run in row.get("recent", []):
+            run.pop("error_message", None)
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` with NaN / infinities as None and numpy scalars as Python numbers (the wire is strict JSON)."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, str | bytes):
+        try:
+            return _jsonable(value.item())
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    return str(value)
+
+
+def handle_compare(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """Two runs task by task: states, durations and their change, executed or reused, result differences."""
+    from ..compare import compare_runs
+
+    a = _get(payload, "a", int, "a run id")
+    b = _get(payload, "b", int, "a run id")
+    results = bool(_get(payload, "results", bool, "true or false", True))
+    run_a, run_b = client.run(a).summary, client.run(b).summary
+    rows = compare_runs(client, a, b, results=results)
+    for row in rows:
+        row["result_change"] = _cut(row.get("result_change"), MAX_MESSAGE)
+    return {"a": _summary(run_a), "b": _summary(run_b), "tasks": _jsonable(rows)}
+
+
+def handle_definition(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """A version of a workflow as data (task code, schedule, resources, env vars) and its diff to the one before."""
+    workflow = _text(payload, "workflow")
+    if not workflow:
+        raise InvalidArgumentError("the request needs 'workflow' (a workflow key)")
+    key = client.find_workflow(workflow).key
+    version = _get(payload, "version", int, "a version number", None)
+    details = client.definition(key, version)
+    number = int(details["version"])
+    diff = client.definition_diff(key, number) if number > 1 else ""
+    return {"definition": _jsonable(details), "diff": diff, "previous": number - 1 if number > 1 else None}
+
+
+def handle_debug_code(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """The text of a cell that calls a task again with the inputs its run passed it (Client.debug_code)."""
+    task = _find_task(client, _run_id(payload), _task_id(payload))
+    store = context.store_url if context else None
+    return {"code": client.debug_code(task.run_id, task.id, store_url=store)}
+
+
+CHARTS = ("timeline", "durations", "heatmap", "task_durations")
+
+
+def handle_chart(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """A plotly figure of datatailr_jupyter.charts as JSON (``fig.to_plotly_json()`` through plotly's encoder)."""
+    from .. import charts
+
+    chart = _text(payload, "chart")
+    env = _text(payload, "env") or None
+    workflow = _text(payload, "workflow") or None
+    since = _text(payload, "since") or None
+    if chart == "timeline":
+        fig = charts.timeline(_run_id(payload), client=client)
+    elif chart == "durations":
+        if not workflow:
+            raise InvalidArgumentError("the durations chart needs 'workflow'")
+        fig = charts.durations(workflow, env=env, since=since, client=client)
+    elif chart == "heatmap":
+        fig = charts.heatmap(workflow, env=env, since=since, client=client)
+    elif chart == "task_durations":
+        task = _text(payload, "task")
+        if not workflow or not task:
+            raise InvalidArgumentError("the task_durations chart needs 'workflow' and 'task'")
+        fig = charts.task_durations(workflow, task, env=env, since=since, client=client)
+    else:
+        raise InvalidArgumentError(f"chart must be one of {', '.join(CHARTS)}, not {chart!r}")
+    figure: dict[str, Any] = json.loads(fig.to_json())
+    return {"chart": chart, "figure": figure}
+
+
 Handler = Callable[[Client, Payload, Context | None], dict[str, Any]]
 
 HANDLERS: dict[str, Handler] = {
@@ -303,6 +405,11 @@ HANDLERS: dict[str, Handler] = {
     "plan-rerun": handle_plan_rerun,
     "rerun": handle_rerun,
     "activity": handle_activity,
+    "overview": handle_overview,
+    "compare": handle_compare,
+    "definition": handle_definition,
+    "debug-code": handle_debug_code,
+    "chart": handle_chart,
 }
 
 

@@ -31,7 +31,10 @@ FRONTEND_MISSING = (
 )
 _MISSING_ESM = "export default { render({ el }) { el.textContent = " + json.dumps(FRONTEND_MISSING) + "; } };"
 
-SLOW_KINDS = frozenset({"search-log", "get-result", "bind-result", "plan-rerun", "rerun", "activity"})
+SLOW_KINDS = frozenset(
+    {"search-log", "get-result", "bind-result", "plan-rerun", "rerun", "activity", "overview", "compare", "definition"}
+    | {"debug-code", "chart"}
+)
 """Request kinds answered on a worker thread, so that a big log or result never blocks the kernel."""
 
 _POOL_LOCK = threading.Lock()

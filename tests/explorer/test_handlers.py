@@ -40,7 +40,8 @@ def err(client: Client, kind: str, payload: Any, context: Context | None = None)
 def test_every_kind_of_the_protocol_has_a_handler() -> None:
     documented = {
         "list-workflows", "list-runs", "rerun-family", "get-run", "read-log", "search-log", "get-result",
-        "load-code", "bind-result", "list-versions", "plan-rerun", "rerun", "activity",
+        "load-code", "bind-result", "list-versions", "plan-rerun", "rerun", "activity", "overview", "compare",
+        "definition", "debug-code", "chart",
     }  # fmt: skip
     assert set(HANDLERS) == documented
 

@@ -11,6 +11,9 @@ output, logging's stream handlers) and the stderr log is opened on first write; 
 ``subprocess`` (Popen, run, check_output) inherits the task's log instead of the process's descriptors unless it
 is given its own (output written by C code to descriptors 1 and 2 is not captured in threads).
 
+In worker processes ``sys.stdout`` is block-buffered (a line-buffered stream costs a system call per printed
+line); the watcher thread below flushes it every 0.05 s while a task runs, so a running task's log can be tailed.
+
 Logs are capped at ``max_log_bytes()`` (DT_RUNS_MAX_LOG_BYTES, default 1 GiB) so a chatty task cannot fill the
 disk: a capped log keeps its first half and its latest bytes, with one line between them saying how many bytes
 were left out (:class:`CappedLog`). Standard output goes straight to its file until it reaches half the cap; then
@@ -84,16 +87,30 @@ class CappedLog:
         self.lead = b""  # a newline before the marker when the head ends inside a line
         self.omitted = 0
         self.lock = threading.Lock()
-        if self.size > self.head:  # the file already passed the head: what lies beyond it is tail
+        self._past_head()
+
+    def _past_head(self) -> None:
+        """When the file already passed the head, what lies beyond it is tail (cut back if too long)."""
+        if self.tail_at is None and self.size > self.head:
             window = max(0, self.head - (1 << 16))
-            newline = os.pread(fd, self.head - window, window).rfind(b"\n")
+            newline = os.pread(self.fd, self.head - window, window).rfind(b"\n")
             self.tail_at = self.head_end = window + newline + 1 if newline >= 0 else self.head
             self.lead = b"" if newline >= 0 else b"\n"
-            if self.size - self.tail_at > 2 * self.keep:
-                self._compact()
+        if self.tail_at is not None and self.size - self.tail_at > 2 * self.keep:
+            self._compact()
+
+    def _sync(self) -> None:
+        """Count bytes the task appended to the file itself while this object took it over (a write in flight
+        when its descriptor was switched to the pipe)."""
+        actual = os.fstat(self.fd).st_size
+        if actual > self.size:
+            self.size = actual
+            self.ends_line = os.pread(self.fd, 1, actual - 1) == b"\n"
+            self._past_head()
 
     def write(self, data: bytes) -> None:
         with self.lock:
+            self._sync()
             if self.tail_at is None:
                 room = self.head - self.size
                 if room >= len(data):
@@ -148,7 +165,10 @@ class CappedLog:
 
     def close(self) -> None:
         with self.lock:
-            os.close(self.fd)
+            try:
+                self._sync()
+            finally:
+                os.close(self.fd)
 
 
 def _open_text(fd: int) -> TextIO:
@@ -325,6 +345,16 @@ class _Watcher:
                     capture.check_size()
                 except OSError:
                     pass
+            if any(c.redirected for c in captures):
+                _flush_std()  # a worker's stdout is block-buffered: what a task prints reaches its log within 0.05 s
+
+
+def _flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 _WATCHER = _Watcher()
@@ -460,6 +490,9 @@ class Capture:
         _WATCHER.discard(self)
         with self.lock:
             self.closed = True
+            if self.pump is None and os.fstat(self.out_fd).st_size > self.cap // 2:
+                # printed past half the cap between two of the watcher's checks: cut the file back now
+                CappedLog(os.open(self.stdout_path, os.O_RDWR), self.cap).close()
             os.close(self.out_fd)  # with it, the pipe's last writer in this process when stdout was capped
         if self.pump is not None:
             self.pump.finish(timeout=10.0)

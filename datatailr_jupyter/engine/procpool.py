@@ -23,6 +23,7 @@ import atexit
 import copy
 import faulthandler
 import hashlib
+import io
 import os
 import pickle
 import signal
@@ -477,8 +478,12 @@ def worker_main() -> None:
         pass
     _become_subreaper()
     faulthandler.enable()  # a segfault's traceback lands in the task's stderr log (via the spool)
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)  # a running task's log can be tailed
+    # Block-buffered, even under PYTHONUNBUFFERED (a system call per printed line is most of a chatty task's
+    # time); capture.py flushes it every 0.05 s while a task runs, so a running task's log can still be tailed.
+    encoding, errors = getattr(sys.stdout, "encoding", None) or "utf-8", getattr(sys.stdout, "errors", None)
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(io.FileIO(1, "w", closefd=False), 1 << 16), encoding=encoding, errors=errors
+    )
     _watch_parent(os.getppid())
     functions: OrderedDict[str, Any] = OrderedDict()
     while True:

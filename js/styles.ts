@@ -1,6 +1,8 @@
 // The explorer's stylesheet: JupyterLab theme variables (with VS Code and plain fallbacks), prefixed `dt-`.
 // Injected once per widget root as a constant <style> text.
 
+import { OVERVIEW_CSS } from "./overview/styles";
+
 const THEME = `
 .dt-root {
   --dt-bg: var(--jp-layout-color1, var(--vscode-editor-background, #ffffff));
@@ -214,7 +216,7 @@ const RESULT_AND_DIALOG = `
 .dt-actions { display: flex; justify-content: flex-end; gap: 8px; }
 `;
 
-export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG;
+export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG + OVERVIEW_CSS;
 
 /** Add the stylesheet to the explorer root (once per root). */
 export function injectStyles(root: HTMLElement): void {

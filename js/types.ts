@@ -173,6 +173,89 @@ export interface RerunOptions {
   from_task?: number;
 }
 
+export interface RecentRun {
+  run_id: number;
+  state: RunState;
+  start_time: string | null;
+  duration: number | null;
+}
+
+/** [weekday (0 = Monday), UTC hour, completed, failed, other] */
+export type HeatCell = [number, number, number, number, number];
+
+export interface WorkflowOverview {
+  name: string;
+  key: string;
+  n_tasks: number;
+  latest_version: number;
+  state: RunState | null;
+  n_runs: number;
+  schedule: string | null;
+  schedule_text: string | null;
+  next_run: string | null;
+  recent: RecentRun[];
+  window_runs: number;
+  completed: number;
+  failed: number;
+  success_rate: number | null;
+  median_duration: number | null;
+  heatmap: HeatCell[];
+}
+
+export interface OverviewPage {
+  workflows: WorkflowOverview[];
+  total: number;
+  next_cursor: string | null;
+  since: string | null;
+}
+
+export interface CompareRow {
+  task: string;
+  id_a: number | null;
+  id_b: number | null;
+  state_a: RunState | null;
+  state_b: RunState | null;
+  duration_a_s: number | null;
+  duration_b_s: number | null;
+  duration_change_s: number | null;
+  executed_a: boolean | null;
+  executed_b: boolean | null;
+  result_type_a: string | null;
+  result_type_b: string | null;
+  result_equal: boolean | null;
+  result_change: string | null;
+}
+
+export interface DefinitionTask {
+  id: number;
+  name: string;
+  function: string;
+  dependencies: number[];
+  arguments: Record<string, unknown>;
+  resources: Record<string, unknown>;
+  env_vars: Record<string, unknown>;
+  code: string | null;
+  code_origin?: string | null;
+  code_reason?: string | null;
+}
+
+export interface Definition {
+  workflow: string;
+  key: string;
+  version: number;
+  created_at: string | null;
+  schedule: string | null;
+  schedule_text: string | null;
+  timezone: string | null;
+  resources: Record<string, unknown>;
+  env_vars: Record<string, unknown>;
+  tasks: DefinitionTask[];
+  workflow_code: string | null;
+  code_note: string | null;
+}
+
+export type ChartKind = "timeline" | "durations" | "heatmap" | "task_durations";
+
 /** Every request kind with its payload and its response payload. */
 export interface Requests {
   "list-workflows": { payload: { env: string }; response: { workflows: WorkflowInfo[] } };
@@ -214,6 +297,20 @@ export interface Requests {
   "list-versions": { payload: { workflow: string }; response: { versions: VersionInfo[]; latest: number } };
   "plan-rerun": { payload: { run_id: number } & RerunOptions; response: { tasks: PlanTask[] } };
   rerun: { payload: { run_id: number; request_key: string } & RerunOptions; response: { run: RunSummary } };
+  overview: {
+    payload: { env: string; filter: string; sort: string; limit: number; cursor: string | null; days?: number };
+    response: OverviewPage;
+  };
+  compare: { payload: { a: number; b: number; results?: boolean }; response: { a: RunSummary; b: RunSummary; tasks: CompareRow[] } };
+  definition: {
+    payload: { workflow: string; version?: number };
+    response: { definition: Definition; diff: string; previous: number | null };
+  };
+  "debug-code": { payload: { run_id: number; task_id: number }; response: { code: string } };
+  chart: {
+    payload: { chart: ChartKind; run_id?: number; workflow?: string; env?: string; task?: string; since?: string };
+    response: { chart: ChartKind; figure: { data: unknown[]; layout: Record<string, unknown> } };
+  };
 }
 
 export type Kind = keyof Requests;
@@ -234,4 +331,9 @@ export const REQUIRED_FIELDS: { [K in Kind]: readonly string[] } = {
   "list-versions": ["versions"],
   "plan-rerun": ["tasks"],
   rerun: ["run"],
+  overview: ["workflows", "total"],
+  compare: ["a", "b", "tasks"],
+  definition: ["definition", "diff"],
+  "debug-code": ["code"],
+  chart: ["figure"],
 };

@@ -6,6 +6,7 @@ import { ConnectionBanner } from "./connection";
 import { DagPanel } from "./dag/dag";
 import { Disposer, h } from "./dom";
 import { Header } from "./header/header";
+import { OverviewPanel } from "./overview/overview";
 import { Dispatcher } from "./protocol";
 import { RerunDialog } from "./rerun/rerundialog";
 import { labextActive } from "./results/resultview";
@@ -35,11 +36,19 @@ function render({ model, el }: RenderProps<Model>): () => void {
 
   const banner = new ConnectionBanner(ctx);
   const header = new Header(ctx);
+  const overview = new OverviewPanel(ctx);
   const runs = new RunTable(ctx);
+  // no workflow selected: the overview of every workflow takes the run table's place
+  const showTable = (): void => {
+    runs.el.hidden = !model.get("workflow");
+  };
+  model.on("change:workflow", showTable);
+  d.add(() => model.off("change:workflow", showTable));
+  showTable();
   const dag = new DagPanel(ctx);
   const task = new TaskPanel(ctx);
   new RerunDialog(ctx);
-  root.append(header.el, banner.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
+  root.append(header.el, banner.el, overview.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

@@ -1,5 +1,5 @@
 // Store contents for the widget tests, and a kernel stand-in that answers every request kind from them.
-import type { LogChunk, PlanTask, Preview, RunSummary, TaskRun, WorkflowInfo } from "../types";
+import type { CompareRow, Definition, LogChunk, PlanTask, Preview, RunSummary, TaskRun, WorkflowInfo, WorkflowOverview } from "../types";
 import { KernelError } from "./fakemodel";
 
 export function workflow(key: string, name = key, extra: Partial<WorkflowInfo> = {}): WorkflowInfo {
@@ -76,6 +76,64 @@ export interface Store {
   previews: Map<string, Preview>;
   plan: PlanTask[];
   reruns: number;
+  overview: WorkflowOverview[];
+  compare: CompareRow[];
+  definition: Definition;
+  diff: string;
+  debugCode: string;
+  /** Requests seen by kind, with their payloads. */
+  asked: { kind: string; payload: Record<string, unknown> }[];
+}
+
+export function overviewRow(key: string, name = key, extra: Partial<WorkflowOverview> = {}): WorkflowOverview {
+  return {
+    name,
+    key,
+    n_tasks: 3,
+    latest_version: 2,
+    state: "completed",
+    n_runs: 40,
+    schedule: "0 6 * * 1-5",
+    schedule_text: "At 06:00, Monday through Friday (UTC)",
+    next_run: "2026-11-30T06:00:00Z",
+    recent: [
+      { run_id: 40, state: "completed", start_time: "2026-11-27T06:00:00Z", duration: 12 },
+      { run_id: 39, state: "completed", start_time: "2026-11-26T06:00:00Z", duration: 11 },
+      { run_id: 38, state: "failed", start_time: "2026-11-25T06:00:00Z", duration: 4 },
+    ],
+    window_runs: 20,
+    completed: 18,
+    failed: 2,
+    success_rate: 0.9,
+    median_duration: 11.5,
+    heatmap: [
+      [0, 6, 4, 0, 0],
+      [1, 6, 3, 1, 0],
+      [4, 18, 0, 0, 2],
+    ],
+    ...extra,
+  };
+}
+
+export function definitionOf(): Definition {
+  return {
+    workflow: "ETL pipeline",
+    key: "etl-pipeline",
+    version: 2,
+    created_at: "2026-11-10T00:00:00Z",
+    schedule: "0 6 * * 1-5",
+    schedule_text: "At 06:00, Monday through Friday (UTC)",
+    timezone: null,
+    resources: { memory: "1g" },
+    env_vars: { MODE: "fast" },
+    tasks: [
+      { id: 0, name: "extract", function: "flows:extract", dependencies: [], arguments: {}, resources: {}, env_vars: {}, code: "def extract():\n    return 1\n" },
+      { id: 1, name: "transform", function: "flows:transform", dependencies: [0], arguments: { rows: { kind: "task", task: 0 }, factor: { kind: "literal", value: 13 } }, resources: {}, env_vars: {}, code: "def transform(rows, factor):\n    raise ValueError('bad row 17')\n" },
+      { id: 2, name: "load", function: "flows:load", dependencies: [1], arguments: {}, resources: {}, env_vars: {}, code: null, code_reason: "not recorded" },
+    ],
+    workflow_code: "@workflow\ndef etl():\n    load(transform(extract(), 13))\n",
+    code_note: null,
+  };
 }
 
 export function defaultStore(): Store {
@@ -113,6 +171,15 @@ export function defaultStore(): Store {
       { task_id: 2, name: "load", action: "execute", reason: "downstream" },
     ],
     reruns: 0,
+    overview: [overviewRow("etl-pipeline", "ETL pipeline"), overviewRow("reports", "Reports", { state: "failed", success_rate: 0.5, schedule: null, schedule_text: null, next_run: null })],
+    compare: [
+      { task: "extract", id_a: 0, id_b: 0, state_a: "completed", state_b: "completed", duration_a_s: 2, duration_b_s: 2, duration_change_s: 0, executed_a: true, executed_b: false, result_type_a: "int", result_type_b: "int", result_equal: true, result_change: "equal" },
+      { task: "transform", id_a: 1, id_b: 1, state_a: "completed", state_b: "failed", duration_a_s: 3, duration_b_s: 5.5, duration_change_s: 2.5, executed_a: true, executed_b: true, result_type_a: "float", result_type_b: null, result_equal: false, result_change: "only in a" },
+    ],
+    definition: definitionOf(),
+    diff: "--- v1\n+++ v2\n@@ -1 +1 @@\n-old\n+new\n",
+    debugCode: "# Debug transform of run 38\nresult = transform(rows, 13)\n",
+    asked: [],
   };
 }
 
@@ -126,7 +193,26 @@ function tasksOf(store: Store, runId: number): TaskRun[] {
 export function kernel(store: Store) {
   return (kind: string, p: Record<string, unknown>): unknown => {
     const runId = Number(p.run_id);
+    store.asked.push({ kind, payload: p });
     switch (kind) {
+      case "overview": {
+        const f = String(p.filter ?? "").toLowerCase();
+        const rows = store.overview.filter((w) => w.name.toLowerCase().includes(f));
+        return { workflows: rows, total: rows.length, next_cursor: null, since: "2026-10-29T00:00:00Z" };
+      }
+      case "compare": {
+        const find = (id: number) => store.runs.find((r) => r.run_id === id) ?? [...store.families.values()].flat().find((r) => r.run_id === id);
+        const a = find(Number(p.a));
+        const b = find(Number(p.b));
+        if (!a || !b) throw new KernelError("RunNotFoundError", "no such run");
+        return { a, b, tasks: store.compare };
+      }
+      case "definition":
+        return { definition: store.definition, diff: store.diff, previous: store.definition.version > 1 ? store.definition.version - 1 : null };
+      case "debug-code":
+        return { code: store.debugCode };
+      case "chart":
+        return { chart: p.chart, figure: { data: [{ type: "bar", x: [1, 2], y: [3, 4], name: "tasks" }], layout: { title: { text: `chart ${String(p.chart)}` } } } };
       case "list-workflows":
         return { workflows: store.workflows };
       case "list-runs": {

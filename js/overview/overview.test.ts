@@ -60,7 +60,7 @@ test("the name filter and the sort go to the store", async () => {
   sort.value = "-last_run";
   sort.dispatchEvent(new Event("change"));
   await settle();
-  expect(m.store.asked.filter((a) => a.kind === "overview").at(-1)?.payload).toMatchObject({ filter: "rep", sort: "-last_run" });
+  expect(m.store.asked.filter((a) => a.kind === "overview").slice(-1)[0]?.payload).toMatchObject({ filter: "rep", sort: "-last_run" });
 });
 
 test("the heatmap sums the page's workflows and a brush over cells sets the date range", async () => {

@@ -6,6 +6,7 @@ import { LogView } from "../logs/logview";
 import { ResultView, returnedNone } from "../results/resultview";
 import type { RunDetail, TaskRun } from "../types";
 import { statePill } from "../ui";
+import { debugButton } from "./debugcell";
 
 export type Tab = "stdout" | "stderr" | "result" | "details";
 const TABS: [Tab, string][] = [
@@ -104,12 +105,22 @@ export class TaskPanel {
     this.shownTask = JSON.stringify(task);
   }
 
+  private debug: { key: string; el: HTMLElement } | null = null;
+
+  /** The Debug in cell button of the task shown (kept across polls so its status stays). */
+  private debugFor(t: TaskRun): HTMLElement {
+    const key = `${t.run_id}/${t.id}`;
+    if (this.debug?.key !== key) this.debug = { key, el: debugButton(this.ctx, t.run_id, t.id) };
+    return this.debug.el;
+  }
+
   private renderHead(t: TaskRun): void {
     setChildren(
       this.head,
       h("span", { class: "dt-title", testid: "dt-task-title", text: t.name }),
       h("span", { class: "dt-muted", text: `run #${t.run_id} · task #${t.id}` }),
       statePill(t.state, "dt-task-state"),
+      this.debugFor(t),
       button("✕", "dt-task-close", () => setTraits(this.ctx, { selected_task: -1 }), "dt-btn dt-btn-small dt-close"),
     );
   }

@@ -25,6 +25,8 @@ export interface Events {
   "open-rerun": RunSummary;
   /** A rerun was created. */
   "rerun-created": RunSummary;
+  /** Compare two runs (ids, in the order picked). */
+  compare: { a: number; b: number };
 }
 
 type Handler<T> = (value: T) => void;

@@ -2,6 +2,7 @@
 // Injected once per widget root as a constant <style> text.
 
 import { OVERVIEW_CSS } from "./overview/styles";
+import { VIEWS_CSS } from "./viewstyles";
 
 const THEME = `
 .dt-root {
@@ -216,7 +217,7 @@ const RESULT_AND_DIALOG = `
 .dt-actions { display: flex; justify-content: flex-end; gap: 8px; }
 `;
 
-export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG + OVERVIEW_CSS;
+export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG + OVERVIEW_CSS + VIEWS_CSS;
 
 /** Add the stylesheet to the explorer root (once per root). */
 export function injectStyles(root: HTMLElement): void {

@@ -14,6 +14,7 @@ import { RunTable } from "./runs/runtable";
 import { injectStyles } from "./styles";
 import { TaskPanel } from "./task/taskpanel";
 import type { Model } from "./types";
+import { RunViews } from "./views";
 
 export type { Model };
 
@@ -47,8 +48,9 @@ function render({ model, el }: RenderProps<Model>): () => void {
   showTable();
   const dag = new DagPanel(ctx);
   const task = new TaskPanel(ctx);
+  const views = new RunViews(ctx);
   new RerunDialog(ctx);
-  root.append(header.el, banner.el, overview.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el));
+  root.append(header.el, banner.el, overview.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el), views.el);
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

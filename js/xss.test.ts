@@ -126,3 +126,74 @@ test("the XSS corpus stays text in every view", async () => {
   expect(q("dt-rerun-from-task")?.textContent).toContain(SCRIPT);
   assertInert();
 });
+
+test("the XSS corpus stays text in the overview, compare, definition and charts views", async () => {
+  const { overviewRow } = await import("./test/fixtures");
+  const { setPlotly } = await import("./charts/plotly");
+  setPlotly({ react: () => Promise.resolve(null), purge: () => undefined });
+  const store = evilStore();
+  store.overview = [
+    overviewRow("evil", EVIL, {
+      schedule: IMG,
+      schedule_text: EVIL,
+      next_run: SCRIPT,
+      state: EVIL as never,
+      recent: [{ run_id: 7, state: EVIL as never, start_time: IMG, duration: null }],
+    }),
+  ];
+  store.compare = [
+    { task: EVIL, id_a: 0, id_b: 0, state_a: EVIL as never, state_b: null, duration_a_s: null, duration_b_s: null, duration_change_s: null, executed_a: null, executed_b: null, result_type_a: IMG, result_type_b: null, result_equal: false, result_change: EVIL },
+  ];
+  store.definition = {
+    ...store.definition,
+    workflow: EVIL,
+    schedule: IMG,
+    schedule_text: EVIL,
+    resources: { [IMG]: SCRIPT },
+    env_vars: { [SCRIPT]: EVIL },
+    workflow_code: EVIL,
+    code_note: EVIL,
+    tasks: [{ id: 0, name: EVIL, function: JS_URL, dependencies: [], arguments: { [IMG]: EVIL }, resources: {}, env_vars: {}, code: EVIL }],
+  };
+  store.diff = `+${EVIL}\n-${SCRIPT}`;
+  store.runs.push(runSummary(9, { workflow: EVIL, workflow_key: "evil", error_message: IMG }));
+  const model = new FakeModel(kernel(store), { workflow: "" });
+  cleanup = widget.render({
+    model: model as unknown as AnyModel<Model>,
+    el,
+    signal: new AbortController().signal,
+    host: { getWidget: () => Promise.reject(new Error("no host")), getModel: () => Promise.reject(new Error("no host")) },
+    experimental: { invoke: () => Promise.reject(new Error("not used")) },
+  }) as () => void;
+  await settle(12);
+  expect(q("dt-ov-table")?.textContent).toContain(EVIL);
+  expect(q("dt-ov-table")?.textContent).toContain(SCRIPT);
+  assertInert();
+  click(q("dt-ov-run"));
+  await settle(12);
+  expect(model.get("selected_run")).toBe(7);
+  ctxCompare(7, 9);
+  await settle();
+  expect(q("dt-compare-table")?.textContent).toContain(EVIL);
+  assertInert();
+  click(q("dt-view-definition"));
+  await settle();
+  expect(q("dt-definition")?.textContent).toContain(EVIL);
+  expect(q("dt-definition-diff")?.textContent).toContain(SCRIPT);
+  assertInert();
+  click(q("dt-view-charts"));
+  await settle();
+  assertInert();
+  setPlotly(null);
+});
+
+/** Tick runs `a` and `b` in the run table and press Compare. */
+function ctxCompare(a: number, b: number): void {
+  for (const id of [a, b]) {
+    const box = el.querySelector<HTMLInputElement>(`tr[data-run-id="${id}"] input[data-testid="dt-compare-pick"]`);
+    if (!box) throw new Error(`no compare box for run ${id}`);
+    box.checked = true;
+    box.dispatchEvent(new Event("change"));
+  }
+  click(q("dt-compare-go"));
+}

@@ -16,6 +16,9 @@ export class RunTable {
   private readonly body = h("div", { class: "dt-runs-body", testid: "dt-runs-body" });
   private readonly status = h("div", { testid: "dt-runs-status" });
   private readonly range = h("span", { testid: "dt-page-range" });
+  private readonly compareBar = h("div", { class: "dt-compare-bar", testid: "dt-compare-bar", attrs: { hidden: "" } });
+  /** Runs ticked for comparison, in the order ticked (at most two). */
+  private picked: number[] = [];
   private readonly prev: HTMLButtonElement;
   private readonly next: HTMLButtonElement;
   private cursors: (string | null)[] = [null];
@@ -34,6 +37,7 @@ export class RunTable {
       "section",
       { class: "dt-runs", testid: "dt-runs", attrs: { "aria-label": "Runs" } },
       this.status,
+      this.compareBar,
       this.body,
       h("div", { class: "dt-pager" }, this.range, this.prev, this.next),
     );
@@ -54,6 +58,8 @@ export class RunTable {
   }
 
   private reset(): void {
+    this.picked = [];
+    this.renderCompareBar();
     this.cursors = [null];
     this.families.clear();
     void this.load();
@@ -166,7 +172,7 @@ export class RunTable {
       return;
     }
     const allWorkflows = !this.ctx.model.get("workflow");
-    const head = h("tr", {}, ...["", "Run", allWorkflows ? "Workflow" : null, "Start", "Duration", "State", "Version", "Trigger", "Error", ""]
+    const head = h("tr", {}, ...["", "", "Run", allWorkflows ? "Workflow" : null, "Start", "Duration", "State", "Version", "Trigger", "Error", ""]
       .filter((c): c is string => c !== null)
       .map((c) => h("th", { text: c })));
     const tbody = h("tbody");
@@ -188,7 +194,7 @@ export class RunTable {
   }
 
   private wide(content: HTMLElement, allWorkflows: boolean): HTMLTableRowElement {
-    const td = h("td", { attrs: { colspan: String(allWorkflows ? 10 : 9) } }, content);
+    const td = h("td", { attrs: { colspan: String(allWorkflows ? 11 : 10) } }, content);
     return h("tr", { class: "dt-rerun-row" }, td);
   }
 
@@ -212,7 +218,17 @@ export class RunTable {
       ev.stopPropagation();
       this.ctx.bus.emit("open-rerun", run);
     }, "dt-btn dt-btn-small");
+    const pick = h("input", {
+      class: "dt-pick",
+      testid: "dt-compare-pick",
+      title: "Tick two runs to compare them",
+      attrs: { type: "checkbox", "aria-label": `Compare run ${run.run_id}` },
+    });
+    pick.checked = this.picked.includes(run.run_id);
+    pick.addEventListener("click", (ev) => ev.stopPropagation());
+    pick.addEventListener("change", () => this.togglePick(run.run_id, pick.checked));
     const cells: (Node | string | null)[] = [
+      pick,
       toggle,
       nested ? `↳ #${run.run_id}` : `#${run.run_id}`,
       allWorkflows ? run.workflow : null,
@@ -227,8 +243,8 @@ export class RunTable {
     for (const [i, c] of cells.entries()) {
       if (c === null) continue;
       const td = h("td", {}, c);
-      if (i === 4) td.className = "dt-num";
-      if (i === 8) td.className = "dt-err-cell";
+      if (i === 5) td.className = "dt-num";
+      if (i === 9) td.className = "dt-err-cell";
       tr.appendChild(td);
     }
     if (nested) tr.title = `Rerun of #${run.rerun_of ?? run.original_run_id ?? "?"}${run.partial_rerun ? " (partial)" : ""}`;
@@ -240,6 +256,35 @@ export class RunTable {
       if (ev.key === "Enter" && ev.target === tr) select();
     });
     return tr;
+  }
+
+  private togglePick(runId: number, on: boolean): void {
+    this.picked = this.picked.filter((id) => id !== runId);
+    if (on) this.picked.push(runId);
+    if (this.picked.length > 2) this.picked = this.picked.slice(-2);
+    for (const box of this.body.querySelectorAll<HTMLInputElement>("input.dt-pick")) {
+      const id = Number(box.closest("tr")?.dataset.runId);
+      box.checked = this.picked.includes(id);
+    }
+    this.renderCompareBar();
+  }
+
+  private renderCompareBar(): void {
+    const [a, b] = this.picked;
+    this.compareBar.hidden = this.picked.length === 0;
+    if (!this.picked.length) {
+      this.compareBar.replaceChildren();
+      return;
+    }
+    const go = button(b === undefined ? "Compare: tick one more run" : `Compare #${a} with #${b}`, "dt-compare-go", () => {
+      if (b !== undefined) this.ctx.bus.emit("compare", { a, b });
+    }, "dt-btn dt-btn-small dt-btn-primary");
+    go.disabled = b === undefined;
+    const clear = button("Clear", "dt-compare-clear", () => {
+      this.picked = [];
+      this.togglePick(-1, false);
+    }, "dt-btn-link dt-small");
+    setChildren(this.compareBar, go, clear);
   }
 
   private markSelected(): void {

@@ -128,7 +128,7 @@ export function definitionOf(): Definition {
     env_vars: { MODE: "fast" },
     tasks: [
       { id: 0, name: "extract", function: "flows:extract", dependencies: [], arguments: {}, resources: {}, env_vars: {}, code: "def extract():\n    return 1\n" },
-      { id: 1, name: "transform", function: "flows:transform", dependencies: [0], arguments: { rows: { kind: "task", task: 0 }, factor: { kind: "literal", value: 13 } }, resources: {}, env_vars: {}, code: "def transform(rows, factor):\n    raise ValueError('bad row 17')\n" },
+      { id: 1, name: "transform", function: "flows:transform", dependencies: [0], arguments: { rows: { task: 0 }, factor: 13 }, resources: {}, env_vars: {}, code: "def transform(rows, factor):\n    raise ValueError('bad row 17')\n" },
       { id: 2, name: "load", function: "flows:load", dependencies: [1], arguments: {}, resources: {}, env_vars: {}, code: null, code_reason: "not recorded" },
     ],
     workflow_code: "@workflow\ndef etl():\n    load(transform(extract(), 13))\n",

@@ -1,0 +1,28 @@
+// Styles of the dashboard tabs: charts, definition, compare, and the run table's compare bar.
+export const VIEWS_CSS = `
+.dt-views { margin-top: 8px; border-top: 1px solid var(--dt-border); padding-top: 4px; }
+.dt-views[hidden] { display: none; }
+.dt-views-body:empty { display: none; }
+.dt-views-body { padding: 8px 0; }
+.dt-chart-bar { display: flex; gap: 6px; flex-wrap: wrap; margin-bottom: 6px; }
+.dt-chart-bar .dt-btn[aria-pressed="true"] { border-color: var(--dt-accent); background: var(--dt-accent-soft); }
+.dt-chart { min-height: 40px; width: 100%; }
+.dt-chart .js-plotly-plot, .dt-chart .plot-container { width: 100%; }
+.dt-compare-bar { display: flex; gap: 10px; align-items: center; padding: 4px 0; }
+.dt-compare-bar[hidden] { display: none; }
+.dt-compare-head { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin-bottom: 6px; }
+.dt-compare-side { display: inline-flex; gap: 6px; align-items: center; }
+.dt-compare-diff { color: var(--dt-error); }
+.dt-slower { color: var(--dt-error); }
+.dt-faster { color: #1a7f5a; }
+.dt-def-section { margin: 10px 0; }
+.dt-def-task { border: 1px solid var(--dt-border); border-radius: 4px; padding: 4px 8px; margin: 4px 0; }
+.dt-def-task summary { cursor: pointer; }
+.dt-code { max-height: 320px; overflow: auto; }
+.dt-diff .dt-diff-add { color: #1a7f5a; background: color-mix(in srgb, #3aceac 14%, transparent); }
+.dt-diff .dt-diff-del { color: var(--dt-error); background: color-mix(in srgb, var(--dt-error) 10%, transparent); }
+.dt-diff .dt-diff-hunk { color: var(--dt-accent); }
+.dt-diff .dt-diff-file { color: var(--dt-fg2); font-weight: 600; }
+.dt-diff span { display: block; white-space: pre; }
+.dt-debugbar { display: inline-flex; gap: 6px; align-items: center; }
+`;

@@ -137,3 +137,23 @@ def test_no_color_strips_colours_on_a_terminal(
     assert cli.main(["--store", store, "--no-color", "logs", str(run), "noisy"]) == 0
     out = capsys.readouterr().out
     assert "red" in out and ESC not in out
+
+
+def test_the_engines_own_line_about_a_failed_run_carries_no_control_sequence(
+    tmp_path_factory: pytest.TempPathFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from datatailr_jupyter.store.registry import open_store
+
+    store = open_store(f"sqlite://{tmp_path_factory.mktemp('engine-line') / 'store'}")
+
+    @workflow(name="Escapes In Errors")
+    def escapes():
+        explodes(noisy())
+
+    try:
+        escapes(local_run=True, store=store, executor="thread")
+    finally:
+        store.close()
+    err = capfd.readouterr().err
+    assert "run 1 of 'Escapes In Errors' failed" in err and "ValueError: bad" in err
+    assert unsafe(err) == [] and "PWNED-TITLE" not in err

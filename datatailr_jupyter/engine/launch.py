@@ -148,8 +148,11 @@ def execute_run(
         release()
     if state is not RunState.COMPLETED:
         detail = store.get_run(run_id).run
+        from ..terminal import clean  # the error is run data: no control sequence reaches the terminal
+
+        reason = clean(detail.error_message or "").replace("\n", " ")
         print(
-            f"run {run_id} of {blueprint.workflow!r} {state.value}: {detail.error_message or ''} "
+            f"run {run_id} of {blueprint.workflow!r} {state.value}: {reason} "
             f'(see its logs with %dt_runs "{blueprint.workflow}")',
             file=sys.stderr,
         )

@@ -279,7 +279,11 @@ class RunLoop:
             self._flush()
             self.store.update_run(self.run_id, RunUpdate(state=final, end_time=now, error_message=reason))
         except Exception as exc:
-            print(f"datatailr_jupyter: could not record the end of run {self.run_id}: {exc}", file=sys.stderr)
+            from ..terminal import clean
+
+            print(
+                f"datatailr_jupyter: could not record the end of run {self.run_id}: {clean(str(exc))}", file=sys.stderr
+            )
 
     # ------------------------------------------------------------ tasks
 

@@ -86,8 +86,23 @@ vitest: $(STAMPS)/npm
 screenshots: install-test browser
 	$(BIN)/python docs/screenshots/take.py
 
+# every benchmark, each figure printed next to its aim; quick by default (a few minutes), PROFILE=full for the
+# sizes docs/benchmarks.md reports (1M-run stores, 1 GB log, browser timings: much longer)
+bench: PROFILE ?= quick
 bench: install-test
-	$(BIN)/python -m bench.bench_store
+	@set -e; if [ "$(PROFILE)" = full ]; then \
+		$(BIN)/python -m bench.bench_engine; $(BIN)/python -m bench.bench_results; $(BIN)/python -m bench.bench_logs; \
+		$(BIN)/python -m bench.bench_store; $(BIN)/python -m bench.bench_big_results; \
+		$(BIN)/python -m bench.bench_overview; $(BIN)/python -m bench.bench_server; \
+		$(BIN)/python -m bench.bench_explorer; $(BIN)/python -m bench.bench_dask; \
+	else \
+		$(BIN)/python -m bench.bench_engine --quick; \
+		$(BIN)/python -m bench.bench_results --reps 5 --fresh-reps 3; \
+		$(BIN)/python -m bench.bench_logs --reps 3; \
+		$(BIN)/python -m bench.bench_store --runs 100000 --small 10000 --reps 10; \
+		$(BIN)/python -m bench.bench_big_results --mb 100; \
+		$(BIN)/python -m bench.bench_server --seconds 2; \
+	fi
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules labextension/node_modules labextension/lib datatailr_jupyter/static datatailr_jupyter/labextension demo-store test-artifacts

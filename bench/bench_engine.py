@@ -4,8 +4,9 @@
     concurrent.futures.ProcessPoolExecutor making the same 1,000 calls with no persistence;
 (b) a 200-task chain (latency per task);
 (c) one task returning a 1,000,000 x 5 float DataFrame: persist time, and load back in a fresh process against
-    reading the same Parquet file with pandas.
-Pools are warm in both (a) and (b) (worker start-up is reported separately); medians of a few repetitions.
+    reading the same file with pandas (bench_results.py measures loading in detail).
+Pools are warm in both (a) and (b) (worker start-up is reported separately); medians of a few repetitions. Each
+figure of (a) and (b) is printed next to its aim; ``--quick`` runs (a) and (b) only, with 3 repetitions.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.aims import aim_line, load_average
 from datatailr_jupyter.engine import task, workflow
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.registry import open_store
@@ -128,8 +130,12 @@ def fresh_process(code: str) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_engine", description="engine benchmark")
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=None, help="repetitions (default 5; 3 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="(a) and (b) only, 3 repetitions")
     args = parser.parse_args(argv)
+    if args.reps is None:
+        args.reps = 3 if args.quick else 5
+    aims: list[str] = []
     workers = os.cpu_count() or 1
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="dt-bench-") as tmp:
@@ -192,6 +198,22 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         rows.append(("    worker start-up (engine pool / bare pool)", f"{startup:.2f} s", f"{bare_startup:.2f} s"))
+        bare_fan_text = f"{bare / 1000 * 1e3:.3f} ms"
+        aims.append(
+            aim_line("fan-out per task", f"{ours_fan / 1000 * 1e3:.3f} ms", ours_fan / bare, 2.0, bare_fan_text)
+        )
+        per_link = ours_chain / 200 * 1e3
+        mark = "\u2713" if per_link <= 0.3 else "\u2717"
+        aims.append(
+            f"chain per task {per_link:.3f} ms (aim \u2264 0.3 ms; floor {bare_c / 200 * 1e3:.3f} ms: "
+            f"{per_link / (bare_c / 200 * 1e3):.2f}\u00d7 floor {mark})"
+        )
+        aims.append(f"worker start-up {startup:.2f} s (reported, not in the per-run figures)")
+        if args.quick:
+            check_all()
+            store.close()
+            _print(rows, aims, workers, args.reps)
+            return 0
 
         @workflow(name="Bench Frame")
         def frame_wf() -> None:
@@ -206,12 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         with_result, without = paired([lambda: run_ok(frame_wf, store), lambda: run_ok(dropped_wf, store)], args.reps)
         handle = run_ok(frame_wf, store)
         meta = handle.detail().task("big_frame").result
-        parquet = next((Path(tmp) / "store" / "results" / str(handle.run_id)).glob("*.parquet"))
+        result_file = next((Path(tmp) / "store" / "results" / str(handle.run_id)).iterdir())
         rows.append(
             (
                 "(c) 1,000,000 x 5 float DataFrame: persist (run with result - run without)",
                 f"{with_result - without:.3f} s",
-                f"{meta.bytes / 1e6:.1f} MB parquet" if meta else "",
+                f"{meta.bytes / 1e6:.1f} MB {meta.codec}" if meta else "",
             )
         )
         store_url = f"sqlite://{Path(tmp) / 'store'}"
@@ -220,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             f"df = load_result('Bench Frame', run={handle.run_id}, task='big_frame', store={store_url!r}); "
             "assert df.shape == (1_000_000, 5); print(time.perf_counter() - t)"
         )
+        reader = "read_feather" if result_file.suffix == ".arrow" else "read_parquet"
         pandas_code = (
             "import time; t = time.perf_counter(); import pandas as pd; "
-            f"df = pd.read_parquet({str(parquet)!r}); assert df.shape == (1_000_000, 5); print(time.perf_counter() - t)"
+            f"df = pd.{reader}({str(result_file)!r}); assert df.shape == (1_000_000, 5); print(time.perf_counter() - t)"
         )
         ours = [fresh_process(load_code) for _ in range(args.reps)]
         direct = [fresh_process(pandas_code) for _ in range(args.reps)]
@@ -231,15 +254,23 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             ("    load_result in a fresh process (wall / after interpreter start)", f"{o_wall:.2f} s", f"{o_in:.2f} s")
         )
-        rows.append(("    pandas.read_parquet of the same file, fresh process", f"{d_wall:.2f} s", f"{d_in:.2f} s"))
+        rows.append((f"    pandas.{reader} of the same file, fresh process", f"{d_wall:.2f} s", f"{d_in:.2f} s"))
         check_all()
         store.close()
+    _print(rows, aims, workers, args.reps)
+    return 0
 
+
+def _print(rows: list[tuple[str, str, str]], aims: list[str], workers: int, reps: int) -> None:
     width = max(len(r[0]) for r in rows)
-    print(f"engine benchmark: {workers} CPUs, Python {sys.version.split()[0]}, medians of {args.reps}")
+    print(
+        f"engine benchmark: {workers} CPUs, Python {sys.version.split()[0]}, medians of {reps}, "
+        f"load average {load_average()}"
+    )
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:>9}  {b}")
-    return 0
+    for line in aims:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

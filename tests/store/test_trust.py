@@ -266,7 +266,7 @@ def test_a_rerun_in_an_untrusted_store_is_refused_and_one_in_a_trusted_store_run
 def test_dt_refuses_an_untrusted_rerun_in_one_line_that_says_how_to_trust(
     run_store: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--store", run_store, "rerun", "1"]) == 2
+    assert main(["--store", run_store, "rerun", "1"]) == 1  # refused: exit 1 (2 is for usage errors)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("dt: error: refused to rerun run 1: the store ")
     assert "is not trusted" in err and "dt --trust" in err and "DT_RUNS_TRUSTED_STORES" in err

@@ -39,18 +39,22 @@ function render({ model, el }: RenderProps<Model>): () => void {
   const header = new Header(ctx);
   const overview = new OverviewPanel(ctx);
   const runs = new RunTable(ctx);
-  // no workflow selected: the overview of every workflow takes the run table's place
-  const showTable = (): void => {
-    runs.el.hidden = !model.get("workflow");
-  };
-  model.on("change:workflow", showTable);
-  d.add(() => model.off("change:workflow", showTable));
-  showTable();
   const dag = new DagPanel(ctx);
   const task = new TaskPanel(ctx);
+  // no workflow selected: the overview of every workflow takes the run table's place
+  const body = h("div", { class: "dt-body" }, dag.el, task.el);
+  const showTable = (): void => {
+    runs.el.hidden = !model.get("workflow");
+    body.hidden = !model.get("workflow") && !model.get("selected_run");
+  };
+  for (const name of ["change:workflow", "change:selected_run"]) {
+    model.on(name, showTable);
+    d.add(() => model.off(name, showTable));
+  }
+  showTable();
   const views = new RunViews(ctx);
   new RerunDialog(ctx);
-  root.append(header.el, banner.el, overview.el, runs.el, h("div", { class: "dt-body" }, dag.el, task.el), views.el);
+  root.append(header.el, banner.el, overview.el, runs.el, body, views.el);
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

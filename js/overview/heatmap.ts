@@ -66,7 +66,7 @@ export function cellLabel(i: number): string {
 export function miniHeatmap(cells: HeatCell[], testid = "dt-ov-mini-heatmap"): SVGSVGElement {
   const bins = sumHeatmaps([cells]);
   const max = Math.max(1, ...bins.map(binTotal));
-  const s = 3;
+  const s = 4;
   const root = svg("svg", { width: 24 * s, height: 7 * s, viewBox: `0 0 ${24 * s} ${7 * s}`, class: "dt-ov-mini", role: "img" });
   root.dataset.testid = testid;
   root.setAttribute("aria-label", `Runs per weekday and hour: ${bins.reduce((n, b) => n + binTotal(b), 0)}`);
@@ -85,6 +85,8 @@ export class Heatmap {
   private readonly rects: SVGRectElement[] = [];
   private bins: Bin[] = sumHeatmaps([]);
   private anchor: number | null = null;
+  private brushed: [number, number] | null = null;
+  private readonly geo = { left: 32, top: 14, cw: 18, ch: 14 };
   private current: number | null = null;
 
   constructor(private readonly onBrush: (a: number, b: number) => void) {
@@ -110,39 +112,62 @@ export class Heatmap {
       r.dataset.cell = String(i);
       r.appendChild(svg("title"));
       r.addEventListener("mousedown", (ev) => {
+        if (ev.button !== 0) return;
         ev.preventDefault();
+        ev.stopPropagation(); // not a drag of the notebook cell
         this.anchor = this.current = i;
         this.mark();
+        this.track();
       });
-      r.addEventListener("mouseenter", () => {
-        if (this.anchor === null) return;
-        this.current = i;
-        this.mark();
-      });
-      r.addEventListener("mouseup", () => this.finish(i));
       this.rects.push(r);
       this.grid.appendChild(r);
     }
     this.el = h("div", { class: "dt-heatmap" }, this.grid as unknown as HTMLElement);
-    this.grid.addEventListener("mouseleave", () => {
-      if (this.anchor !== null && this.current !== null) this.finish(this.current);
-    });
+  }
+
+  /** The cell under a point of the page (clamped to the grid), from the grid's geometry. */
+  cellAt(clientX: number, clientY: number): number {
+    const box = this.grid.getBoundingClientRect();
+    const col = Math.max(0, Math.min(23, Math.floor((clientX - box.left - this.geo.left) / this.geo.cw)));
+    const row = Math.max(0, Math.min(6, Math.floor((clientY - box.top - this.geo.top) / this.geo.ch)));
+    return row * 24 + col;
+  }
+
+  /** Follow the pointer on the document until the button is released (events need not land on a cell). */
+  private track(): void {
+    const move = (ev: MouseEvent): void => {
+      if (this.anchor === null) return;
+      const i = ev.target instanceof Element && ev.target.closest("[data-cell]") ? Number((ev.target.closest("[data-cell]") as HTMLElement).dataset.cell) : this.cellAt(ev.clientX, ev.clientY);
+      if (i !== this.current) {
+        this.current = i;
+        this.mark();
+      }
+    };
+    const up = (ev: MouseEvent): void => {
+      document.removeEventListener("mousemove", move, true);
+      document.removeEventListener("mouseup", up, true);
+      if (this.anchor === null) return;
+      move(ev);
+      this.finish(this.current ?? this.anchor);
+    };
+    document.addEventListener("mousemove", move, true);
+    document.addEventListener("mouseup", up, true);
   }
 
   private finish(i: number): void {
     if (this.anchor === null) return;
     const a = this.anchor;
-    this.anchor = null;
     this.current = i;
     this.mark();
+    this.anchor = null;
     this.onBrush(a, i);
   }
 
+  /** Mark the cells between the anchor and the pointer while dragging; they stay marked after the release. */
   private mark(): void {
-    const a = this.anchor ?? this.current;
-    const b = this.current;
-    const lo = a === null || b === null ? -1 : Math.min(a, b);
-    const hi = a === null || b === null ? -2 : Math.max(a, b);
+    if (this.anchor !== null && this.current !== null) this.brushed = [Math.min(this.anchor, this.current), Math.max(this.anchor, this.current)];
+    else if (this.anchor === null && this.current === null) this.brushed = null;
+    const [lo, hi] = this.brushed ?? [-1, -2];
     for (const [i, r] of this.rects.entries()) r.classList.toggle("dt-heat-brushed", i >= lo && i <= hi);
   }
 

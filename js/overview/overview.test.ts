@@ -83,6 +83,7 @@ test("the heatmap sums the page's workflows and a brush over cells sets the date
   expect(Date.parse(end) - Date.parse(start)).toBe(3 * 3_600_000);
   expect(Date.parse(start)).toBeLessThanOrEqual(Date.now());
   expect(byTestId(m.el, "dt-ov-brush-note")?.textContent).toContain("Mon 06:00");
+  expect(m.el.querySelectorAll(".dt-heat-brushed")).toHaveLength(3);
 });
 
 test("brushRange picks the most recent span that has begun, in either drag direction", () => {

@@ -1,7 +1,7 @@
 // Styles of the workflows overview and its heatmap.
 export const OVERVIEW_CSS = `
 .dt-overview { padding-top: 8px; }
-.dt-overview[hidden], .dt-runs[hidden] { display: none !important; }
+.dt-overview[hidden], .dt-runs[hidden], .dt-body[hidden] { display: none !important; }
 .dt-ov-top { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; margin-bottom: 8px; }
 .dt-ov-heading { font-weight: 600; margin-bottom: 4px; }
 .dt-heatmap-svg { user-select: none; display: block; }

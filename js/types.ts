@@ -115,6 +115,8 @@ export interface TaskRun {
   stdout_bytes: number;
   stderr_bytes: number;
   host: string | null;
+  /** The arguments its version records: literals as described, {task: id} for an upstream output. */
+  arguments?: Record<string, unknown>;
 }
 
 export interface RunDetail {

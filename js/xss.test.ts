@@ -32,7 +32,7 @@ function evilStore() {
   store.runs = [runSummary(7, { workflow: EVIL, workflow_key: "evil", state: "failed", error_message: EVIL, trigger: IMG, n_reruns: 1 })];
   store.families.set(7, [store.runs[0], runSummary(8, { workflow: EVIL, original_run_id: 7, rerun_of: 7, error_message: SCRIPT })]);
   store.tasks.set(7, [
-    task(7, 0, EVIL, [], { state: EVIL, error: { type: IMG, message: EVIL, traceback: `${SCRIPT}\n${IMG}` }, function: JS_URL, host: IMG, resources: { [IMG]: SCRIPT } }),
+    task(7, 0, EVIL, [], { state: EVIL, error: { type: IMG, message: EVIL, traceback: `${SCRIPT}\n${IMG}` }, function: JS_URL, host: IMG, resources: { [IMG]: SCRIPT }, arguments: { [IMG]: EVIL, [SCRIPT]: { task: 1 } } }),
     task(7, 1, SCRIPT, [0], { reused_from_run: 3 }),
   ]);
   store.logs.set("7/0/stdout", `${SCRIPT}\n${IMG}\n${OSC8}\n\x1b[31m${EVIL}\x1b[0m\n⟦dt⟧ ${SCRIPT}\n`);
@@ -113,6 +113,8 @@ test("the XSS corpus stays text in every view", async () => {
   await settle();
   expect(q("dt-traceback")?.textContent).toBe(`${SCRIPT}\n${IMG}`);
   expect(q("dt-details")?.textContent).toContain(JS_URL);
+  expect(q("dt-task-arguments")?.textContent).toContain(EVIL);
+  expect(el.querySelector('[data-testid="dt-dag-literal"] title')?.textContent).toContain(EVIL);
   assertInert();
   // text preview of the second task
   model.set("selected_task", 1);

@@ -145,9 +145,26 @@ def handle_rerun_family(client: Client, payload: Payload, context: Context | Non
     return {"runs": [_summary(r) for r in client.rerun_family(_run_id(payload))]}
 
 
+def _arguments(client: Client, run: RunSummary) -> dict[int, Any]:
+    """Task id -> the arguments its version's definition records (literals as described, ``{"task": id}`` for an
+    upstream output); empty when the version is not stored."""
+    try:
+        definition = client.store.get_version(run.workflow_key, run.job_version).definition
+    except DatatailrJupyterError:
+        return {}
+    tasks = definition.get("tasks", []) if isinstance(definition, Mapping) else []
+    return {t["id"]: t.get("arguments") or {} for t in tasks if isinstance(t, Mapping) and isinstance(t.get("id"), int)}
+
+
 def handle_get_run(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
     detail = client.run(_run_id(payload)).detail
-    return {"run": _summary(detail.run), "tasks": [_task(t) for t in detail.tasks]}
+    arguments = _arguments(client, detail.run)
+    tasks = []
+    for t in detail.tasks:
+        data = _task(t)
+        data["arguments"] = arguments.get(t.id, {})
+        tasks.append(data)
+    return {"run": _summary(detail.run), "tasks": tasks}
 
 
 def _stream(payload: Payload) -> str:

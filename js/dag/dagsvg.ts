@@ -1,5 +1,6 @@
 // SVG renderer of the DAG (up to SVG_MAX_NODES tasks): one group per task with its name, duration and tooltip;
 // labels are drawn only at zooms where they are readable (see detailAt), else the nodes are coloured boxes.
+import { literalArguments } from "../arguments";
 import { svg } from "../dom";
 import { stateStyle } from "../format";
 import {
@@ -7,6 +8,7 @@ import {
   type Detail,
   FONT_FALLBACK,
   type Graph,
+  truncate,
   type Renderer,
   detailAt,
   edgePath,
@@ -83,7 +85,7 @@ export class SvgRenderer implements Renderer {
       nodes.appendChild(g);
       return g;
     });
-    this.view.replaceChildren(edges, nodes);
+    this.view.replaceChildren(edges, literalNodes(graph), nodes);
     this.restyle(graph, decor);
   }
 
@@ -136,4 +138,45 @@ export class SvgRenderer implements Renderer {
   dispose(): void {
     this.el.remove();
   }
+}
+
+const LITERAL_R = 7;
+const LITERAL_DX = 20; // from a node's left side to the centre of its literals
+const LITERAL_STEP = 16;
+const MAX_LITERALS = 3;
+
+/** Literal arguments of each task as small circles left of its node, as in `13((13)) --> first_addition`. */
+function literalNodes(graph: Graph): SVGGElement {
+  const group = svg("g", { class: "dt-literals" });
+  const { w } = graph.geom;
+  graph.tasks.forEach((t, i) => {
+    const literals = literalArguments(t);
+    if (!literals.length) return;
+    const shown = literals.length > MAX_LITERALS ? [...literals.slice(0, MAX_LITERALS - 1), null] : literals;
+    const left = graph.layout.x[i] - w / 2;
+    const cy0 = graph.layout.y[i] - ((shown.length - 1) * LITERAL_STEP) / 2;
+    shown.forEach((lit, k) => {
+      const cx = left - LITERAL_DX;
+      const cy = cy0 + k * LITERAL_STEP;
+      const g = svg("g", { class: "dt-literal", "data-testid": "dt-dag-literal", "data-task-id": t.id });
+      const title = svg("title");
+      const label = svg("text", { x: cx, y: cy + 3, "text-anchor": "middle", class: "dt-literal-text" });
+      if (lit) {
+        title.textContent = `${t.name}: ${lit[0]} = ${lit[1]}`;
+        label.textContent = truncate(lit[1], 4);
+      } else {
+        const rest = literals.slice(MAX_LITERALS - 1);
+        title.textContent = `${t.name}: ${rest.map(([n, v]) => `${n} = ${v}`).join(", ")}`;
+        label.textContent = `+${rest.length}`;
+      }
+      g.append(
+        title,
+        svg("line", { x1: cx + LITERAL_R, y1: cy, x2: left, y2: graph.layout.y[i], class: "dt-literal-edge" }),
+        svg("circle", { cx, cy, r: LITERAL_R }),
+        label,
+      );
+      group.appendChild(g);
+    });
+  });
+  return group;
 }

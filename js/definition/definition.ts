@@ -6,34 +6,9 @@ import { DASH, formatTime } from "../format";
 import { Latest } from "../protocol";
 import type { Definition, DefinitionTask } from "../types";
 import { errorBox, loading, note } from "../ui";
+import { argumentText, valueText } from "../arguments";
 
-/** A value of a definition as short text (objects as compact JSON). */
-export function valueText(v: unknown): string {
-  if (v === null || v === undefined) return DASH;
-  if (typeof v === "string") return v;
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-}
-
-/** A recorded argument that is another task's output: `{"task": id}` (engine/definition.py describe_value). */
-export function upstreamOf(arg: unknown): number | null {
-  if (arg && typeof arg === "object" && !Array.isArray(arg)) {
-    const keys = Object.keys(arg);
-    const id = (arg as { task?: unknown }).task;
-    if (keys.length === 1 && typeof id === "number") return id;
-  }
-  return null;
-}
-
-/** One argument of a task as text: an upstream task by name, anything else (a literal) as recorded. */
-export function argumentText(arg: unknown, names: Map<number, string>): string {
-  const up = upstreamOf(arg);
-  if (up !== null) return `← output of ${names.get(up) ?? `task #${up}`}`;
-  return valueText(arg);
-}
+export { argumentText, upstreamOf, valueText } from "../arguments";
 
 function kv(entries: [string, unknown][], testid: string): HTMLElement {
   if (!entries.length) return h("span", { class: "dt-muted", text: "none" });

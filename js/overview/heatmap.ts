@@ -70,6 +70,7 @@ export function miniHeatmap(cells: HeatCell[], testid = "dt-ov-mini-heatmap"): S
   const root = svg("svg", { width: 24 * s, height: 7 * s, viewBox: `0 0 ${24 * s} ${7 * s}`, class: "dt-ov-mini", role: "img" });
   root.dataset.testid = testid;
   root.setAttribute("aria-label", `Runs per weekday and hour: ${bins.reduce((n, b) => n + binTotal(b), 0)}`);
+  root.appendChild(svg("rect", { x: 0, y: 0, width: 24 * s, height: 7 * s, rx: 1, class: "dt-ov-mini-bg" }));
   for (const [i, b] of bins.entries()) {
     if (!binTotal(b)) continue;
     const c = binColour(b, max);

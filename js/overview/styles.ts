@@ -20,4 +20,5 @@ export const OVERVIEW_CSS = `
 .dt-ov-run:hover, .dt-ov-run:focus-visible { outline: 2px solid var(--dt-accent); }
 .dt-ov-schedule { display: flex; flex-direction: column; }
 .dt-ov-mini { display: block; }
+.dt-ov-mini-bg { fill: var(--dt-bg2); stroke: var(--dt-border); stroke-width: .5; }
 `;

@@ -7,6 +7,7 @@ import { ResultView, returnedNone } from "../results/resultview";
 import type { RunDetail, TaskRun } from "../types";
 import { statePill } from "../ui";
 import { debugButton } from "./debugcell";
+import { argumentText, upstreamOf } from "../arguments";
 
 export type Tab = "stdout" | "stderr" | "result" | "details";
 const TABS: [Tab, string][] = [
@@ -164,6 +165,7 @@ function details(ctx: Ctx, t: TaskRun): HTMLElement {
     ["Resources", Object.entries(t.resources ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(", ") || "—"],
     ["Host", t.host || "—"],
     ["Depends on", depNames(ctx, t)],
+    ["Arguments", argumentList(ctx, t)],
     ["Logs", `stdout ${formatBytes(t.stdout_bytes)} · stderr ${formatBytes(t.stderr_bytes)}`],
     ["Result", resultText(t)],
   ];
@@ -190,6 +192,26 @@ function details(ctx: Ctx, t: TaskRun): HTMLElement {
   }
   out.appendChild(dl);
   return out;
+}
+
+/** The task's arguments as recorded with its version: `name = literal`, or `name ← output of task`. */
+function argumentList(ctx: Ctx, t: TaskRun): Node | string {
+  const entries = Object.entries(t.arguments ?? {});
+  if (!entries.length) return t.arguments ? "none" : "—";
+  const names = new Map((ctx.run?.tasks ?? []).map((x) => [x.id, x.name]));
+  const list = h("ul", { class: "dt-args", testid: "dt-task-arguments" });
+  for (const [name, value] of entries) {
+    const up = upstreamOf(value) !== null;
+    list.appendChild(
+      h(
+        "li",
+        { attrs: { "data-arg": name, "data-kind": up ? "upstream" : "literal" } },
+        h("span", { class: "dt-mono", text: name }),
+        up ? ` ${argumentText(value, names)}` : h("span", { class: "dt-mono", text: ` = ${argumentText(value, names)}` }),
+      ),
+    );
+  }
+  return list;
 }
 
 function resultText(t: TaskRun): string {

@@ -86,3 +86,8 @@ def test_charts_are_plotly_json(client: Client, built_store: Built) -> None:
     assert heat["figure"]["data"]
     assert err(client, "chart", {"chart": "pie"}) == "InvalidArgumentError"
     assert err(client, "chart", {"chart": "durations"}) == "InvalidArgumentError"
+
+
+def test_get_run_carries_each_tasks_recorded_arguments(client: Client, built_store: Built) -> None:
+    res = ok(client, "get-run", {"run_id": built_store.runs["ok"]})
+    assert all("arguments" in t and isinstance(t["arguments"], dict) for t in res["tasks"])

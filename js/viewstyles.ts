@@ -25,7 +25,7 @@ export const VIEWS_CSS = `
 .dt-diff .dt-diff-file { color: var(--dt-fg2); font-weight: 600; }
 .dt-diff span { display: block; white-space: pre; }
 .dt-debugbar { display: inline-flex; gap: 6px; align-items: center; }
-.dt-args { margin: 0; padding-left: 16px; }
+.dt-args { overflow-wrap: anywhere; }
 .dt-literal circle { fill: var(--dt-bg); stroke: var(--dt-edge); stroke-width: 1.2; }
 .dt-literal-edge { stroke: var(--dt-edge); stroke-width: 1; stroke-dasharray: 2 2; }
 .dt-literal-text { font-size: 7px; fill: var(--dt-fg2); font-family: var(--dt-mono); pointer-events: none; }

@@ -28,7 +28,7 @@ test("a task's literal arguments are small nodes left of it, and its Details lis
   byTestId(m.el, "dt-tab-details")?.dispatchEvent(new MouseEvent("click", { bubbles: true }));
   await settle();
   const args = byTestId(m.el, "dt-task-arguments");
-  expect([...(args?.querySelectorAll("li") ?? [])].map((li) => li.textContent)).toEqual([
+  expect([...(args?.querySelectorAll("[data-arg]") ?? [])].map((li) => li.textContent)).toEqual([
     "x ← output of first",
     "y = 5",
     "z = abc",

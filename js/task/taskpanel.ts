@@ -199,18 +199,18 @@ function argumentList(ctx: Ctx, t: TaskRun): Node | string {
   const entries = Object.entries(t.arguments ?? {});
   if (!entries.length) return t.arguments ? "none" : "—";
   const names = new Map((ctx.run?.tasks ?? []).map((x) => [x.id, x.name]));
-  const list = h("ul", { class: "dt-args", testid: "dt-task-arguments" });
-  for (const [name, value] of entries) {
+  const list = h("span", { class: "dt-args", testid: "dt-task-arguments" });
+  entries.forEach(([name, value], i) => {
     const up = upstreamOf(value) !== null;
+    if (i) list.append(document.createTextNode(" · "));
     list.appendChild(
-      h(
-        "li",
-        { attrs: { "data-arg": name, "data-kind": up ? "upstream" : "literal" } },
-        h("span", { class: "dt-mono", text: name }),
-        up ? ` ${argumentText(value, names)}` : h("span", { class: "dt-mono", text: ` = ${argumentText(value, names)}` }),
-      ),
+      h("span", {
+        class: "dt-mono",
+        text: up ? `${name} ${argumentText(value, names)}` : `${name} = ${argumentText(value, names)}`,
+        attrs: { "data-arg": name, "data-kind": up ? "upstream" : "literal" },
+      }),
     );
-  }
+  });
   return list;
 }
 

@@ -93,7 +93,7 @@ export function fitText(text: string, max: number, font: string): string {
 export function geometryFor(tasks: TaskRun[], family = FONT_FALLBACK): Geometry {
   const compact = tasks.length > COMPACT_ABOVE;
   const geom: Geometry = compact
-    ? { w: 0, h: 24, pad: 7, nameFont: 13, nameY: 16.5, subFont: 0, subY: 0, rankGap: 28, nodeGap: 8 }
+    ? { w: 0, h: 22, pad: 7, nameFont: 13, nameY: 15.5, subFont: 0, subY: 0, rankGap: 28, nodeGap: 6 }
     : { w: 0, h: NODE_H, pad: 9, nameFont: 14, nameY: 18.5, subFont: 12, subY: 35, rankGap: 44, nodeGap: 14 };
   const font = nameFont(geom, family);
   let widest = 0;

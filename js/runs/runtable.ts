@@ -240,11 +240,12 @@ export class RunTable {
       err ? h("span", { text: excerpt(err, 160), title: err }) : "",
       rerun,
     ];
+    const columns = ["pick", "toggle", "run", "workflow", "start", "duration", "state", "version", "trigger", "error", "rerun"];
     for (const [i, c] of cells.entries()) {
       if (c === null) continue;
-      const td = h("td", {}, c);
-      if (i === 5) td.className = "dt-num";
-      if (i === 9) td.className = "dt-err-cell";
+      const td = h("td", { attrs: { "data-col": columns[i] } }, c);
+      if (columns[i] === "duration") td.className = "dt-num";
+      if (columns[i] === "error") td.className = "dt-err-cell";
       tr.appendChild(td);
     }
     if (nested) tr.title = `Rerun of #${run.rerun_of ?? run.original_run_id ?? "?"}${run.partial_rerun ? " (partial)" : ""}`;

@@ -85,6 +85,7 @@ class JupyterServer:
             PYDEVD_DISABLE_FILE_VALIDATION="1",
             DT_RUNS_STORE=str(store),
             DT_RUNS_CONFIG=str(home / "dt-config.toml"),
+            DT_RUNS_TRUSTED_STORES=str(store),  # the store the tests' own runs wrote, as a user's own store is
             # kernels and their worker processes import the test workflows (tests.browser.flows)
             PYTHONPATH=os.pathsep.join(
                 p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
@@ -165,6 +166,16 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context.close()
 
 
+def accept_kernel_dialog(page: Any) -> None:
+    """Accept JupyterLab's "Select Kernel" dialog (its default is the notebook's own python3 kernel).
+
+    Lab asks when a notebook's session is slow to start, as on a loaded machine; the dialog would swallow clicks."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and "Select Kernel" in " ".join(dialog.all_inner_texts()):
+        dialog.locator(".jp-mod-accept").click()
+        dialog.wait_for(state="detached", timeout=10_000)
+
+
 def run_cell(page: Any, index: int, timeout_s: float = 60) -> None:
     """Ctrl+Enter on cell ``index`` until the kernel accepts it (the prompt shows [*] or [n]).
 
@@ -176,6 +187,7 @@ def run_cell(page: Any, index: int, timeout_s: float = 60) -> None:
     cell = page.locator(CELLS).nth(index)
     deadline = time.time() + timeout_s
     while True:
+        accept_kernel_dialog(page)
         cell.locator(".cm-content").click()
         page.keyboard.press("Control+Enter")
         try:

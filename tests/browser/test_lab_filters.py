@@ -69,5 +69,5 @@ def test_page_through_runs_switch_env_and_narrow_the_date_range(lab: JupyterServ
     expect(page.get_by_test_id("dt-page-range")).not_to_have_text(re.compile(rf"of {prod_total:,}$"))
     _, _, recent_total = _range(page)
     assert 0 < recent_total < prod_total
-    starts = [r.locator("td").nth(2).inner_text() for r in rows.all()]
+    starts = [r.locator('td[data-col="start"]').inner_text() for r in rows.all()]
     assert starts and all(s >= since.strftime("%Y-%m-%d") for s in starts), starts

@@ -107,7 +107,7 @@ def test_since_7d_lights_its_preset_and_dates_read_and_parse_as_iso_24_hour(
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", start.input_value()), start.input_value()
     zone = re.compile(r"^times in (UTC|\S+ \(UTC[+-]\d\d:\d\d\)|UTC[+-]\d\d:\d\d)$")
     expect(page.get_by_test_id("dt-time-zone")).to_have_text(zone)
-    row_start = page.get_by_test_id("dt-run-row").first.locator("td").nth(2).inner_text()
+    row_start = page.get_by_test_id("dt-run-row").first.locator('td[data-col="start"]').inner_text()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", row_start), row_start
 
     start.fill("2026-13-40 25:00")

@@ -59,11 +59,13 @@ def start_engine(store: SqliteRunStore) -> tuple[subprocess.Popen[bytes], int]:
     engine = subprocess.Popen([sys.executable, "-c", ENGINE, str(store.path)], cwd=ROOT, stderr=subprocess.DEVNULL)
     running: list[int] = []
 
-    def started() -> bool:
+    def started() -> bool:  # the run's task running, not only the run: a pending task would end did_not_run
         running[:] = [r.run_id for r in store.list_runs(RunQuery(limit=5)).runs if r.state is RunState.RUNNING]
-        return bool(running) or engine.poll() is not None
+        if running and all(t.state is RunState.RUNNING for t in store.get_run(running[0]).tasks):
+            return True
+        return engine.poll() is not None
 
-    wait_for("the engine starting its run", started, 60)
+    wait_for("the engine starting its run's task", started, 60)
     assert engine.poll() is None, "the engine process exited before its run started"
     return engine, running[0]
 

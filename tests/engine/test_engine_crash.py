@@ -18,7 +18,7 @@ from datatailr_jupyter.store.registry import open_store
 from tests import chaos
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = chaos.size(20, 60)
+KILLS = chaos.size(10, 60)
 
 
 def start_engine(store_dir: Path, executor: str) -> subprocess.Popen[str]:

@@ -1,4 +1,4 @@
-"""Soak: writers, readers, the scheduler and the explorer on one store at once, for DT_SOAK_SECONDS (default 30).
+"""Soak: writers, readers, the scheduler and the explorer on one store at once, for DT_SOAK_SECONDS (20 in the quick profile, 180 in the full one).
 
 3 processes loop ``wf(local_run=True)``, 2 loop connect / runs / run(id).tasks / close, one loops the explorer's
 request handlers, and ``dt scheduler`` runs an every-minute workflow. Nothing may fail, every run a writer was
@@ -23,7 +23,7 @@ from datatailr_jupyter.store.sqlite import SqliteRunStore
 from tests import chaos
 
 ROOT = Path(__file__).resolve().parents[2]
-SECONDS = float(os.environ.get("DT_SOAK_SECONDS", chaos.size(30, 180)))
+SECONDS = float(os.environ.get("DT_SOAK_SECONDS", chaos.size(20, 180)))
 
 
 def _start(role: str, store: Path, out: Path, seconds: float) -> subprocess.Popen[bytes]:

@@ -1,8 +1,9 @@
-"""Soak: writers, readers, the scheduler and the explorer on one store at once, for DT_SOAK_SECONDS (20 in the quick profile, 180 in the full one).
+"""Soak: writers, readers, the scheduler and the explorer on one store at once, for DT_SOAK_SECONDS seconds.
 
 3 processes loop ``wf(local_run=True)``, 2 loop connect / runs / run(id).tasks / close, one loops the explorer's
 request handlers, and ``dt scheduler`` runs an every-minute workflow. Nothing may fail, every run a writer was
-told about must be there and completed, and SQLite's integrity check must pass.
+told about must be there and completed, and SQLite's integrity check must pass. DT_SOAK_SECONDS defaults to 20 in
+the quick profile and 180 in the full one (tests/chaos.py).
 """
 
 from __future__ import annotations

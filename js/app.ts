@@ -2,6 +2,7 @@
 // the loaded run, and helpers to read and write traits.
 import type { AnyModel } from "@anywidget/types";
 import type { Disposer } from "./dom";
+import type { LiveKey } from "./livecache";
 import type { Dispatcher } from "./protocol";
 import type { Model, PlanAction, RunDetail, RunSummary } from "./types";
 
@@ -27,6 +28,15 @@ export interface Events {
   "rerun-created": RunSummary;
   /** Compare two runs (ids, in the order picked). */
   compare: { a: number; b: number };
+  /** The kernel pushed new answers for these requests: re-read what you show if it is one of them. */
+  live: LiveKey[];
+  /** The run table now shows this list-runs query (null: no run table); the kernel is asked to follow it. */
+  "runs-query": Record<string, unknown> | null;
+}
+
+/** Whether `keys` holds an answer of `kind` whose payload has these values. */
+export function liveHas(keys: LiveKey[], kind: string, match: Record<string, unknown> = {}): boolean {
+  return keys.some((k) => k.kind === kind && Object.entries(match).every(([f, v]) => k.payload[f] === v));
 }
 
 type Handler<T> = (value: T) => void;

@@ -1,5 +1,7 @@
 // Request/response dispatcher over the widget's custom messages: ids, timeouts, error objects and cancel.
 // Wire form (docs/protocol.md): {kind, id, payload} -> {kind: "<kind>-response", id, payload | error}.
+// Answers the kernel pushed ("live" notices) are kept in a small cache that answers requests at once.
+import { AnswerCache, LIVE_KINDS, type LiveKey, POLL_MS, cacheKey, parseLive } from "./livecache";
 import { REQUIRED_FIELDS, type Kind, type PayloadOf, type ResponseOf } from "./types";
 
 /** The part of an anywidget model the dispatcher needs (a fake in tests). */
@@ -10,6 +12,13 @@ export interface MessageModel {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** A request the cache cannot answer that waits this long probably waits for a busy kernel. */
+export const BUSY_MS = 1500;
+/** Kinds the kernel answers on a worker thread: they may take long even when the kernel is idle. */
+const SLOW_KINDS: ReadonlySet<string> = new Set([
+  "search-log", "get-result", "bind-result", "plan-rerun", "rerun", "activity", "overview", "compare", "definition",
+  "debug-code", "chart",
+]);
 
 /** A failed request: `type` is the kernel's exception name, or Timeout / Cancelled / ProtocolError / SendError. */
 export class RequestError extends Error {
@@ -38,6 +47,8 @@ export function errorText(err: unknown): string {
 export interface RequestOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Ask the kernel even when a pushed answer is at hand (after an action of this view, or Refresh). */
+  fresh?: boolean;
 }
 
 /** Sees every answer the kernel sends: the kind, and the error when it failed (not timeouts or cancels). */
@@ -59,12 +70,22 @@ export class Dispatcher {
   private readonly onMessage = (msg: unknown): void => this.receive(msg);
   private closed = false;
   private readonly observers = new Set<AnswerObserver>();
+  private readonly cache = new AnswerCache();
+  private readonly pollMs: number;
+  private readonly busyMs: number;
+  private readonly revalidating = new Set<string>();
+  private readonly liveListeners = new Set<(keys: LiveKey[]) => void>();
+  private readonly busyListeners = new Set<(waiting: number) => void>();
+  /** Ids of requests waiting longer than busyMs. */
+  private readonly waiting = new Set<number>();
 
   constructor(
     private readonly model: MessageModel,
-    options: { timeoutMs?: number; firstId?: number } = {},
+    options: { timeoutMs?: number; firstId?: number; pollMs?: number; busyMs?: number } = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.pollMs = options.pollMs ?? POLL_MS;
+    this.busyMs = options.busyMs ?? BUSY_MS;
     // Several views of one widget share the comm and see each other's responses: start ids at a random base.
     this.nextId = options.firstId ?? Math.floor(Math.random() * 2 ** 31) * 1000 + 1;
     model.on("msg:custom", this.onMessage);
@@ -80,6 +101,33 @@ export class Dispatcher {
     return () => this.observers.delete(fn);
   }
 
+  /** Call `fn` with the keys of answers the kernel pushed (or a revalidation found changed); returns its stop. */
+  onLive(fn: (keys: LiveKey[]) => void): () => void {
+    this.liveListeners.add(fn);
+    return () => this.liveListeners.delete(fn);
+  }
+
+  /** Call `fn` with the number of requests waiting more than BUSY_MS for the kernel, whenever it changes. */
+  onBusy(fn: (waiting: number) => void): () => void {
+    this.busyListeners.add(fn);
+    return () => this.busyListeners.delete(fn);
+  }
+
+  /** Requests (not answerable from pushed answers) now waiting more than BUSY_MS. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  private emit<T>(listeners: Set<(v: T) => void>, value: T): void {
+    for (const fn of [...listeners]) {
+      try {
+        fn(value);
+      } catch (err) {
+        console.error("[datatailr] live listener failed", err);
+      }
+    }
+  }
+
   private tell(kind: string, error?: RequestError): void {
     for (const fn of [...this.observers]) {
       try {
@@ -90,7 +138,40 @@ export class Dispatcher {
     }
   }
 
+  /** Ask the kernel, or answer from the pushed answers when one is at hand (asking again when it is older than
+   * a poll: the pushed answer is shown meanwhile, and a changed one is announced through onLive). */
   request<K extends Kind>(kind: K, payload: PayloadOf<K>, options: RequestOptions = {}): Promise<ResponseOf<K>> {
+    const key = LIVE_KINDS.has(kind) ? cacheKey(kind, payload) : null;
+    if (key && !options.fresh && !this.closed && !options.signal?.aborted) {
+      const hit = this.cache.get(key);
+      if (hit) {
+        if (hit.age > this.pollMs) this.revalidate(kind, payload, key);
+        return Promise.resolve(hit.answer as ResponseOf<K>);
+      }
+    }
+    return this.ask(kind, payload, options, key);
+  }
+
+  private revalidate<K extends Kind>(kind: K, payload: PayloadOf<K>, key: string): void {
+    if (this.revalidating.has(key)) return;
+    this.revalidating.add(key);
+    this.ask(kind, payload, {}, null, true)
+      .then((answer) => {
+        if (this.cache.put(key, answer as Record<string, unknown>)) {
+          this.emit(this.liveListeners, [{ kind, payload: payload as Record<string, unknown> }]);
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => this.revalidating.delete(key));
+  }
+
+  private ask<K extends Kind>(
+    kind: K,
+    payload: PayloadOf<K>,
+    options: RequestOptions,
+    key: string | null,
+    quiet = false,
+  ): Promise<ResponseOf<K>> {
     return new Promise<ResponseOf<K>>((resolve, reject) => {
       if (this.closed) {
         reject(new RequestError("Cancelled", "The explorer was closed.", kind));
@@ -115,12 +196,24 @@ export class Dispatcher {
           ),
         );
       }, ms);
+      const busyTimer = quiet || SLOW_KINDS.has(kind)
+        ? undefined
+        : setTimeout(() => {
+            this.waiting.add(id);
+            this.emit(this.busyListeners, this.waiting.size);
+          }, this.busyMs);
       const settle = (value: unknown, error?: RequestError): void => {
         if (!this.pending.delete(id)) return;
         clearTimeout(timer);
+        clearTimeout(busyTimer);
+        if (this.waiting.delete(id)) this.emit(this.busyListeners, this.waiting.size);
         signal?.removeEventListener("abort", onAbort);
         if (error) reject(error);
-        else resolve(value as ResponseOf<K>);
+        else {
+          // keep a pushed answer current with what the kernel just said (never adds new keys)
+          if (key && this.cache.has(key)) this.cache.put(key, value as Record<string, unknown>);
+          resolve(value as ResponseOf<K>);
+        }
       };
       this.pending.set(id, { kind, settle });
       signal?.addEventListener("abort", onAbort);
@@ -133,6 +226,18 @@ export class Dispatcher {
   }
 
   private receive(msg: unknown): void {
+    const pushed = parseLive(msg);
+    if (pushed) {
+      const keys: LiveKey[] = [];
+      for (const a of pushed) {
+        const missing = REQUIRED_FIELDS[a.kind as Kind].filter((f) => !(f in a.answer));
+        if (missing.length) continue;
+        this.cache.put(cacheKey(a.kind, a.payload), a.answer);
+        keys.push({ kind: a.kind, payload: a.payload });
+      }
+      if (keys.length) this.emit(this.liveListeners, keys);
+      return;
+    }
     if (!isRecord(msg) || typeof msg.id !== "number" || typeof msg.kind !== "string") return;
     const entry = this.pending.get(msg.id);
     if (!entry || msg.kind !== `${entry.kind}-response`) return;
@@ -169,6 +274,8 @@ export class Dispatcher {
     if (this.closed) return;
     this.closed = true;
     this.model.off("msg:custom", this.onMessage);
+    this.cache.clear();
+    this.liveListeners.clear();
     for (const [, p] of [...this.pending]) {
       p.settle(undefined, new RequestError("Cancelled", "The explorer was closed.", p.kind));
     }

@@ -6,6 +6,7 @@ import { ConnectionBanner } from "./connection";
 import { DagPanel } from "./dag/dag";
 import { Disposer, h } from "./dom";
 import { Header } from "./header/header";
+import { LiveLink } from "./live";
 import { OverviewPanel } from "./overview/overview";
 import { Dispatcher } from "./protocol";
 import { RerunDialog } from "./rerun/rerundialog";
@@ -36,6 +37,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   d.add(() => model.off("msg:custom", onNotice));
 
   const banner = new ConnectionBanner(ctx);
+  const live = new LiveLink(ctx);
   const header = new Header(ctx);
   const overview = new OverviewPanel(ctx);
   const runs = new RunTable(ctx);
@@ -54,7 +56,7 @@ function render({ model, el }: RenderProps<Model>): () => void {
   showTable();
   const views = new RunViews(ctx);
   new RerunDialog(ctx);
-  root.append(header.el, banner.el, overview.el, runs.el, body, views.el);
+  root.append(header.el, banner.el, live.note, overview.el, runs.el, body, views.el);
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

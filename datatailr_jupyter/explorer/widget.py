@@ -18,6 +18,7 @@ from ..client import Client
 from ..errors import InvalidArgumentError
 from ..models import RunState
 from .handlers import Context, dispatch
+from .live import LiveFeed, parse_subscription
 from .selection import MAX_PAGE_SIZE, When, open_client, select
 
 __all__ = ["SLOW_KINDS", "Explorer"]
@@ -123,6 +124,7 @@ class Explorer(anywidget.AnyWidget):
         self._client = opened
         self._owns_client = owned
         self._context = Context(store_url=store_url)
+        self._live = LiveFeed(opened, self._push, self._context)
         self.on_msg(self._on_custom_message)
 
     @property
@@ -137,6 +139,9 @@ class Explorer(anywidget.AnyWidget):
         self.send({"kind": "refresh"})
 
     def close(self) -> None:
+        live = getattr(self, "_live", None)
+        if live is not None:
+            live.stop()
         super().close()
         if getattr(self, "_owns_client", False):
             self._owns_client = False
@@ -152,7 +157,18 @@ class Explorer(anywidget.AnyWidget):
 
     # ------------------------------------------------------------ requests from the view
 
+    def _push(self, notice: dict[str, Any]) -> None:
+        if self.comm is None:  # closed: the feed stops at its next round
+            return
+        self.send(notice)
+
     def _on_custom_message(self, _widget: object, content: Any, _buffers: object) -> None:
+        if isinstance(content, dict) and content.get("kind") == "live-subscribe":
+            try:
+                self._live.subscribe(parse_subscription(content.get("payload")))
+            except InvalidArgumentError as exc:
+                log.warning("ignoring a live-subscribe message: %s", exc)
+            return
         if not isinstance(content, dict) or "id" not in content or "kind" not in content:
             log.warning("ignoring a message from the explorer view without kind and id: %.200r", content)
             return

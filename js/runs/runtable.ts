@@ -83,20 +83,18 @@ export class RunTable {
     const m = this.ctx.model;
     if (!quiet || !this.loaded) setChildren(this.status, loading("Loading runs…", "dt-runs-loading"));
     this.prev.disabled = this.next.disabled = true;
+    const query = {
+      workflow: m.get("workflow") ?? "",
+      env: m.get("env") ?? "",
+      start: m.get("start") ?? "",
+      end: m.get("end") ?? "",
+      states: [...(m.get("states") ?? [])],
+      cursor: this.cursors[this.cursors.length - 1],
+      limit: this.pageSize(),
+    };
+    this.ctx.bus.emit("runs-query", query);
     try {
-      const res = await this.ctx.api.request(
-        "list-runs",
-        {
-          workflow: m.get("workflow") ?? "",
-          env: m.get("env") ?? "",
-          start: m.get("start") ?? "",
-          end: m.get("end") ?? "",
-          states: [...(m.get("states") ?? [])],
-          cursor: this.cursors[this.cursors.length - 1],
-          limit: this.pageSize(),
-        },
-        { signal },
-      );
+      const res = await this.ctx.api.request("list-runs", query, { signal });
       this.runs = res.runs;
       this.total = res.total;
       this.nextCursor = res.next_cursor ?? null;

@@ -10,9 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidArgumentError, RunNotFoundError, UntrustedPickleError, WorkflowNotFoundError, known
 from .models import (
@@ -31,10 +29,14 @@ from .models import (
     normalize_name,
 )
 from .settings import resolve
-from .store.overview import OverviewPage, WorkflowOverview
 from .store.protocols import RunActions, RunStore, read_whole_log
 from .store.registry import distrust, open_store
 from .timeparse import parse_range
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .store.overview import OverviewPage, WorkflowOverview
 
 __all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
 
@@ -115,6 +117,8 @@ def _task_row(task: TaskRun) -> dict[str, Any]:
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], index: str) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=columns)
     for col in ("start_time", "end_time"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
@@ -203,6 +207,8 @@ class Client:
             for w in self.workflow_infos(env)
         ]
         columns = ["name", "key", "env", "n_tasks", "schedule", "latest_version", "n_runs", "last_state"]
+        import pandas as pd
+
         frame = pd.DataFrame(rows, columns=[*columns, "last_start_time", "recent_states"])
         frame["last_start_time"] = pd.to_datetime(frame["last_start_time"], utc=True)
         return frame
@@ -476,6 +482,8 @@ class Client:
             cursor = page.next_cursor
             if cursor is None or not page.workflows:
                 break
+        import pandas as pd
+
         frame = pd.DataFrame(rows, columns=_OVERVIEW_COLUMNS)
         frame["next_run"] = pd.to_datetime(frame["next_run"], utc=True)
         return frame.set_index("name")
@@ -483,6 +491,8 @@ class Client:
     def compare(self, a: int, b: int, results: bool = True) -> pd.DataFrame:
         """Runs ``a`` and ``b`` task by task (matched by name, then id): state, duration and its change, executed or
         reused, and a summary of how each result changed (``results=False``: results are not read)."""
+        import pandas as pd
+
         from .compare import COMPARE_COLUMNS, compare_runs
 
         rows = compare_runs(self, _run_id(a), _run_id(b), results=results)

@@ -29,10 +29,11 @@ ENV_CONFIG = "DT_RUNS_CONFIG"
 ENV_TRUSTED_STORES = "DT_RUNS_TRUSTED_STORES"
 ENV_MAX_LOG_BYTES = "DT_RUNS_MAX_LOG_BYTES"
 ENV_EXECUTOR = "DT_EXECUTOR"
+ENV_SHOW_RUNS = "DT_SHOW_RUNS"
 DEFAULT_ENV = "dev"
 DEFAULT_EXECUTOR = "process"
 _STRING_KEYS = ("store", "token", "env", "executor")
-_KEYS = (*_STRING_KEYS, "trusted_stores", "max_log_bytes")
+_KEYS = (*_STRING_KEYS, "trusted_stores", "max_log_bytes", "show_runs")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 _PORT = re.compile(r"[0-9]+(/.*)?")
 _LOG_BYTES = re.compile(r"[0-9][0-9_]*\s*([kmg]b?)?", re.IGNORECASE)
@@ -118,6 +119,8 @@ def _read_config(path: Path) -> dict[str, Any]:
         data["trusted_stores"] = [normalize_store_url(s, path.parent) for s in stores]
     if "max_log_bytes" in data:
         data["max_log_bytes"] = _check_log_bytes(data["max_log_bytes"], f"in the config file {path}")
+    if "show_runs" in data and not isinstance(data["show_runs"], bool):
+        raise ConfigError(f"in the config file {path}, show_runs must be true or false")
     return data
 
 
@@ -203,6 +206,18 @@ def resolve_executor(environ: Mapping[str, str] | None = None) -> tuple[str, str
     if isinstance(configured, str) and configured.strip():
         return configured.strip(), f"config file {path}"
     return DEFAULT_EXECUTOR, "default"
+
+
+def resolve_show_runs(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``wf(local_run=True)`` in a notebook shows the run in the cell's output: $DT_SHOW_RUNS (0 / false /
+    no / off turn it off), else ``show_runs`` of the config file, else yes."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(ENV_SHOW_RUNS, "").strip().lower()
+    if value:
+        if value not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+            raise ConfigError(f"{ENV_SHOW_RUNS} must be 1 or 0 (true / false), not {environ[ENV_SHOW_RUNS]!r}")
+        return value in ("1", "true", "yes", "on")
+    return bool(_read_config(config_path(environ)).get("show_runs", True))
 
 
 def export_max_log_bytes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -48,10 +49,13 @@ class _Results(Mapping[str, Any]):
 class RunHandle:
     """A run recorded in a store. ``results["task"]`` loads a value; ``tasks`` is a DataFrame of the tasks."""
 
-    def __init__(self, store: RunStore, run_id: int, thread: threading.Thread | None = None) -> None:
+    def __init__(
+        self, store: RunStore, run_id: int, thread: threading.Thread | None = None, shown: object = None
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self._thread = thread
+        self._shown = shown  # the RunMonitor that showed the run in its cell, if one did
         self.results: Mapping[str, Any] = _Results(self)
         self.error: BaseException | None = None  # set when a background run's loop raised
 
@@ -160,6 +164,24 @@ class RunHandle:
         if s["error"]:
             text += f"; {s['error']}"
         return text + ">"
+
+    def _ipython_display_(self) -> None:
+        """In a notebook, the run's view (the RunMonitor of the explorer); elsewhere the HTML and text summary.
+        Nothing when the cell that ran the workflow already shows it."""
+        from IPython.display import display
+
+        monitor = None
+        if "ipykernel" in sys.modules:
+            from importlib import import_module
+
+            runmonitor = import_module("datatailr_jupyter.explorer.runmonitor")
+            if runmonitor.shown_in_this_cell(self._shown):
+                return
+            monitor = runmonitor.view_of(self.store, self.run_id, self._shown)
+        if monitor is not None:
+            display(monitor)
+        else:
+            display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
 
     def _repr_html_(self) -> str:
         from ..models import STATE_COLOURS

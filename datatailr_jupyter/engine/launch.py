@@ -126,10 +126,25 @@ def run_blueprint(
             run_store, blueprint, job_version, env_name, params=params, trigger=trigger,
             scheduled_time=scheduled_time, clock=clock,
         )  # fmt: skip
-        execute_run(run_store, run_id, blueprint, ex, max_workers, clock=clock, scheduled_time=scheduled_time)
+        shown = _show_in_notebook(run_store, run_id)
+        try:
+            execute_run(run_store, run_id, blueprint, ex, max_workers, clock=clock, scheduled_time=scheduled_time)
+        finally:
+            if shown is not None:
+                shown.finish()  # the view says how the run ended when the cell does
     finally:
         release()
-    return RunHandle(run_store, run_id)
+    return RunHandle(run_store, run_id, shown=shown)
+
+
+def _show_in_notebook(store: RunStore, run_id: int) -> Any:
+    """Show the run in the running cell's output, following it, when a notebook's kernel runs this cell (the
+    explorer's RunMonitor); None elsewhere -- scripts, ``dt``, workers -- where nothing of the explorer is imported."""
+    if "ipykernel" not in sys.modules:
+        return None
+    from importlib import import_module
+
+    return import_module("datatailr_jupyter.explorer.runmonitor").display_run(store, run_id)
 
 
 def execute_run(

@@ -1,0 +1,208 @@
+"""The single-run view: a workflow run in a notebook kernel shows a RunMonitor before it ends, whose progress traits
+and pushed answers follow the run; plain Python shows nothing and imports nothing of the explorer."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager, start_new_kernel
+
+from datatailr_jupyter.explorer.runmonitor import progress_of
+from datatailr_jupyter.models import RunQuery, RunState
+from datatailr_jupyter.settings import resolve_show_runs
+from datatailr_jupyter.store.registry import open_store
+
+pytestmark = pytest.mark.slow
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+FLOW = textwrap.dedent(
+    """
+    import time
+    from datatailr_jupyter import task, workflow
+
+    @task()
+    def step(n: int) -> int:
+        print(f"step {n} starts", flush=True)
+        time.sleep(0.6)
+        return n
+
+    @workflow(name="Monitored Flow")
+    def monitored() -> None:
+        step(step(step(1).alias("first")).alias("second")).alias("third")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("monitor-store")
+
+
+@pytest.fixture(scope="module")
+def kernel(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlockingKernelClient]:
+    config = tmp_path_factory.mktemp("cfg") / "config.toml"
+    env = {**os.environ, "DT_RUNS_STORE": str(store_dir), "DT_RUNS_CONFIG": str(config), "DT_EXECUTOR": "thread"}
+    env.pop("DT_SHOW_RUNS", None)
+    manager: KernelManager
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        execute(client, FLOW)
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def execute(client: BlockingKernelClient, code: str, on_message: Any = None) -> list[dict[str, Any]]:
+    """Run ``code``; its iopub messages up to idle (``on_message`` sees each as it arrives)."""
+    msg_id = client.execute(code)
+    messages = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            msg = client.get_iopub_msg(timeout=5)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if on_message is not None:
+            on_message(msg)
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+    raise AssertionError(f"{code!r} did not finish")
+
+
+def displayed_widgets(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        m["content"]["data"]
+        for m in messages
+        if m["msg_type"] in ("display_data", "execute_result") and WIDGET in m["content"]["data"]
+    ]
+
+
+def updates(messages: list[dict[str, Any]], model_id: str) -> list[dict[str, Any]]:
+    """The trait changes the kernel sent for the model."""
+    return [
+        m["content"]["data"]["state"]
+        for m in messages
+        if m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == model_id
+        and m["content"]["data"].get("method") == "update"
+    ]
+
+
+def custom(messages: list[dict[str, Any]], model_id: str, kind: str) -> list[dict[str, Any]]:
+    return [
+        m["content"]["data"]["content"]
+        for m in messages
+        if m["msg_type"] == "comm_msg"
+        and m["content"]["comm_id"] == model_id
+        and m["content"]["data"].get("method") == "custom"
+        and m["content"]["data"]["content"].get("kind") == kind
+    ]
+
+
+def latest_run_state(store_dir: Path) -> RunState | None:
+    """The state of the newest run in the store, read by this process (not the kernel)."""
+    store = open_store(f"sqlite://{store_dir}", create=False)
+    try:
+        runs = store.list_runs(RunQuery(workflow="Monitored Flow", env="dev", limit=1)).runs
+        return runs[0].state if runs else None
+    finally:
+        store.close()
+
+
+def test_a_local_run_in_a_kernel_shows_its_monitor_before_it_ends_and_follows_it(
+    kernel: BlockingKernelClient, store_dir: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def watch(msg: dict[str, Any]) -> None:
+        data = msg["content"].get("data", {})
+        if msg["msg_type"] == "display_data" and WIDGET in data and "state_at_display" not in seen:
+            seen["state_at_display"] = latest_run_state(store_dir)
+
+    out = execute(kernel, "h = monitored(local_run=True)\nprint(type(h).__name__, h.state.value)", watch)
+    widgets = displayed_widgets(out)
+    assert len(widgets) == 1 and "RunMonitor" in widgets[0]["text/plain"]
+    assert seen["state_at_display"] is not None and not seen["state_at_display"].is_terminal
+    model_id = widgets[0][WIDGET]["model_id"]
+    opened = [m for m in out if m["msg_type"] == "comm_open" and m["content"]["comm_id"] == model_id]
+    assert opened and opened[0]["content"]["data"]["state"]["mode"] == "run"
+
+    changes = updates(out, model_id)
+    done = [c["n_done"] for c in changes if "n_done" in c]
+    assert done[-1] == 3 and len(set(done)) >= 2, done  # counted up while the cell ran
+    assert len({c["elapsed"] for c in changes if "elapsed" in c}) >= 3
+    assert [c["run_state"] for c in changes if "run_state" in c][-1] == "completed"
+    pushed = [a for n in custom(out, model_id, "live") for a in n["answers"]]
+    runs = [a["answer"]["run"]["state"] for a in pushed if a["kind"] == "get-run"]
+    assert "running" in runs and runs[-1] == "completed"
+    logs = [a["answer"]["text"] for a in pushed if a["kind"] == "read-log" and a["payload"]["stream"] == "stdout"]
+    assert any("step 1 starts" in text for text in logs)
+    stdout = "".join(
+        m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
+    assert "RunHandle completed" in stdout
+
+
+def test_the_handle_shows_the_run_view_later_but_not_twice_in_its_own_cell(kernel: BlockingKernelClient) -> None:
+    same_cell = execute(kernel, "monitored(local_run=True)")
+    assert len(displayed_widgets(same_cell)) == 1  # the live monitor; the returned handle adds nothing
+    assert not [m for m in same_cell if m["msg_type"] == "execute_result"]
+    later = execute(kernel, "h")
+    widgets = displayed_widgets(later)
+    assert len(widgets) == 1 and "RunMonitor" in widgets[0]["text/plain"] and "completed" in widgets[0]["text/plain"]
+
+
+def test_show_runs_off_shows_the_html_summary_and_no_widget(kernel: BlockingKernelClient) -> None:
+    try:
+        out = execute(kernel, "import os; os.environ['DT_SHOW_RUNS'] = '0'\nmonitored(local_run=True)")
+        assert not displayed_widgets(out)
+        results = [m["content"]["data"] for m in out if m["msg_type"] in ("execute_result", "display_data")]
+        assert len(results) == 1 and "Monitored Flow" in results[0]["text/html"] and "<run " in results[0]["text/plain"]
+    finally:
+        execute(kernel, "os.environ.pop('DT_SHOW_RUNS', None)")
+
+
+def test_plain_python_runs_show_nothing_and_import_nothing_of_the_explorer(tmp_path: Path) -> None:
+    script = FLOW + textwrap.dedent(
+        """
+        import sys
+        h = monitored(local_run=True, executor="thread")
+        print(type(h).__name__, h.state.value)
+        print("explorer imported:", any(m.startswith("datatailr_jupyter.explorer") for m in sys.modules))
+        """
+    )
+    env = {**os.environ, "DT_RUNS_STORE": str(tmp_path / "store"), "DT_RUNS_CONFIG": str(tmp_path / "none.toml")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["RunHandle completed", "explorer imported: False"]
+
+
+def test_progress_counts_tasks_by_outcome_and_show_runs_reads_env_then_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    assert resolve_show_runs({"DT_RUNS_CONFIG": str(config)}) is True
+    config.write_text("show_runs = false\n")
+    assert resolve_show_runs({"DT_RUNS_CONFIG": str(config)}) is False
+    assert resolve_show_runs({"DT_RUNS_CONFIG": str(config), "DT_SHOW_RUNS": "1"}) is True
+    from datatailr_jupyter.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="DT_SHOW_RUNS must be 1 or 0"):
+        resolve_show_runs({"DT_SHOW_RUNS": "maybe"})
+    config.write_text('show_runs = "no"\n')
+    with pytest.raises(ConfigError, match="show_runs must be true or false"):
+        resolve_show_runs({"DT_RUNS_CONFIG": str(config)})
+    assert progress_of  # exercised with a real run in the kernel tests above

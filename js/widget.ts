@@ -12,6 +12,8 @@ import { Dispatcher } from "./protocol";
 import { RerunDialog } from "./rerun/rerundialog";
 import { labextActive } from "./results/resultview";
 import { RunTable } from "./runs/runtable";
+import { isRunView, renderRun } from "./runview/runview";
+import type { RunModel } from "./runview/types";
 import { injectStyles } from "./styles";
 import { TaskPanel } from "./task/taskpanel";
 import type { Model } from "./types";
@@ -19,7 +21,10 @@ import { RunViews } from "./views";
 
 export type { Model };
 
-function render({ model, el }: RenderProps<Model>): () => void {
+function render(props: RenderProps<Model>): () => void {
+  // a RunMonitor: one run in a cell's output, without the explorer's pickers and run table
+  if (isRunView(props.model)) return renderRun(props as unknown as RenderProps<RunModel>);
+  const { model, el } = props;
   const d = new Disposer();
   const root = h("div", { class: "dt-root", testid: "dt-explorer" });
   injectStyles(root);

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Client",
     "Explorer",
+    "RunMonitor",
     "Schedule",
     "__version__",
     "_jupyter_labextension_paths",
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import Client, connect, load_result
     from .engine import Schedule, plan_rerun, rerun, task, workflow
     from .explorer import Explorer
+    from .explorer.runmonitor import RunMonitor
 
 _LAZY = {
     "Client": "client",
@@ -40,6 +42,7 @@ _LAZY = {
     "rerun": "engine",
     "plan_rerun": "engine",
     "Explorer": "explorer",
+    "RunMonitor": "explorer.runmonitor",
 }
 
 

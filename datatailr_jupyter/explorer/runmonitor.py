@@ -4,6 +4,7 @@ run from a kernel thread while the cell that runs it keeps the kernel busy."""
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import threading
 import time
@@ -71,7 +72,7 @@ def progress_of(detail: RunDetail, now: datetime | None = None) -> Progress:
         "n_done": sum(1 for s in states if s is RunState.COMPLETED),
         "n_running": sum(1 for s in states if s is RunState.RUNNING),
         "n_failed": sum(1 for s in states if s.is_failure),
-        "elapsed": round(elapsed, 1),
+        "elapsed": math.floor(elapsed * 10) / 10,  # tenths, cut as the view's durations are
     }
 
 

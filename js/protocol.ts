@@ -113,6 +113,11 @@ export class Dispatcher {
     return () => this.busyListeners.delete(fn);
   }
 
+  /** Whether the kernel pushed an answer for this request (then `request` answers it at once). */
+  cached<K extends Kind>(kind: K, payload: PayloadOf<K>): boolean {
+    return LIVE_KINDS.has(kind) && this.cache.has(cacheKey(kind, payload));
+  }
+
   /** Requests (not answerable from pushed answers) now waiting more than BUSY_MS. */
   get waitingCount(): number {
     return this.waiting.size;

@@ -2,7 +2,7 @@
 // Injected once per widget root as a constant <style> text.
 
 import { OVERVIEW_CSS } from "./overview/styles";
-import { VIEWS_CSS } from "./viewstyles";
+import { LIVE_CSS, VIEWS_CSS } from "./viewstyles";
 
 const THEME = `
 .dt-root {
@@ -161,9 +161,10 @@ const BODY = `
 .dt-tab { background: none; border: none; border-bottom: 2px solid transparent; padding: 5px 10px; cursor: pointer; color: var(--dt-fg2); }
 .dt-tab[aria-selected="true"] { color: var(--dt-fg); border-bottom-color: var(--dt-accent); font-weight: 600; }
 .dt-tabbody { flex: 1; min-height: 0; overflow: auto; padding: 6px 8px; }
-.dt-kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
-.dt-kv dt { color: var(--dt-fg2); }
-.dt-kv dd { margin: 0; overflow-wrap: anywhere; }
+.dt-kv { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 0; padding: 0; }
+.dt-kv > dt, .dt-kv > dd { float: none; clear: none; width: auto; margin: 0; padding: 0; min-width: 0; }
+.dt-kv > dt { grid-column: 1; color: var(--dt-fg2); font-weight: normal; white-space: nowrap; }
+.dt-kv > dd { grid-column: 2; overflow-wrap: anywhere; }
 .dt-pre { font-family: var(--dt-mono); font-size: var(--dt-code-size); white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0;
   background: var(--dt-bg2); border-radius: 4px; padding: 6px 8px; max-height: 320px; overflow: auto; }
 `;
@@ -217,7 +218,7 @@ const RESULT_AND_DIALOG = `
 .dt-actions { display: flex; justify-content: flex-end; gap: 8px; }
 `;
 
-export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG + OVERVIEW_CSS + VIEWS_CSS;
+export const CSS = THEME + HEADER + TABLE + BODY + LOGS + RESULT_AND_DIALOG + OVERVIEW_CSS + VIEWS_CSS + LIVE_CSS;
 
 /** Add the stylesheet to the explorer root (once per root). */
 export function injectStyles(root: HTMLElement): void {

@@ -30,3 +30,13 @@ export const VIEWS_CSS = `
 .dt-literal-edge { stroke: var(--dt-edge); stroke-width: 1; stroke-dasharray: 2 2; }
 .dt-literal-text { font-size: 7px; fill: var(--dt-fg2); font-family: var(--dt-mono); pointer-events: none; }
 `;
+
+/** Live updates: the new-runs marker, the busy-kernel note, the log's Follow toggle. */
+export const LIVE_CSS = `
+.dt-new-runs { display: block; width: 100%; margin: 0 0 4px; padding: 3px 8px; cursor: pointer; font: inherit;
+  font-size: var(--dt-small); color: var(--dt-accent); background: var(--dt-accent-soft);
+  border: 1px solid var(--dt-accent); border-radius: 4px; text-align: center; }
+.dt-new-runs[hidden], .dt-busy-note[hidden] { display: none; }
+.dt-busy-note { font-size: var(--dt-small); color: var(--dt-fg2); font-style: italic; }
+.dt-log-follow { display: inline-flex; align-items: center; gap: 3px; }
+`;

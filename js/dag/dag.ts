@@ -1,6 +1,6 @@
 // The DAG panel of the selected run: run header, find box, zoom and fit, legend, and the graph (SVG, or canvas
 // for large runs) laid out off the main thread. Clicking a task selects it; running runs are polled.
-import { type Ctx, type PlanOverlay, listen, onTraits, selectedRun, selectedTask, setTraits } from "../app";
+import { type Ctx, type PlanOverlay, listen, liveHas, onTraits, selectedRun, selectedTask, setTraits } from "../app";
 import { CanvasRenderer } from "./dagcanvas";
 import {
   type Decor,
@@ -129,7 +129,11 @@ export class DagPanel {
     d.listen(window, "resize", () => this.autoSize());
     onTraits(ctx, ["selected_run"], () => void this.load(selectedRun(ctx)));
     onTraits(ctx, ["selected_task"], () => this.syncSelection());
-    listen(ctx, "refresh", () => void this.load(this.runId, true));
+    listen(ctx, "refresh", () => void this.load(this.runId, true, true));
+    // the kernel pushed this run again (a task's state, a duration, the run's end): redraw the colours in place
+    listen(ctx, "live", (keys) => {
+      if (this.runId && liveHas(keys, "get-run", { run_id: this.runId })) void this.load(this.runId, true);
+    });
     listen(ctx, "plan", (plan) => {
       this.plan = plan;
       this.applyPlan();
@@ -140,7 +144,7 @@ export class DagPanel {
     void this.load(selectedRun(ctx));
   }
 
-  private async load(runId: number, quiet = false): Promise<void> {
+  private async load(runId: number, quiet = false, fresh = false): Promise<void> {
     const signal = this.latest.next();
     if (runId !== this.runId) quiet = false;
     this.runId = runId;
@@ -152,7 +156,7 @@ export class DagPanel {
     if (!quiet) this.clear(loading(`Loading run #${runId}…`, "dt-dag-loading"));
     this.busy = true;
     try {
-      const detail = await this.ctx.api.request("get-run", { run_id: runId }, { signal });
+      const detail = await this.ctx.api.request("get-run", { run_id: runId }, { signal, fresh });
       await this.show(detail);
     } catch (err) {
       if (signal.aborted) return;

@@ -1,5 +1,5 @@
 // The header: workflow picker, environment, date range, state filter, refresh, store label and notice line.
-import { type Ctx, listen, onTraits, setTraits } from "../app";
+import { type Ctx, listen, liveHas, onTraits, setTraits } from "../app";
 import { button, h, setChildren } from "../dom";
 import { DATE_INPUT_FORMAT, type Preset, matchPreset, parseLocalInput, presetRange, stateLabel, toLocalInput, zoneLabel } from "../format";
 import { Latest } from "../protocol";
@@ -97,7 +97,11 @@ export class Header {
     onTraits(ctx, ["start", "end"], () => this.syncRange());
     onTraits(ctx, ["states"], () => this.syncStates());
     onTraits(ctx, ["store_label", "message"], () => this.syncText());
-    listen(ctx, "refresh", () => void this.loadWorkflows(true));
+    listen(ctx, "refresh", () => void this.loadWorkflows(true, true));
+    // the kernel pushed the env's workflows again: the picker's states follow the store
+    listen(ctx, "live", (keys) => {
+      if (liveHas(keys, "list-workflows", { env: this.ctx.model.get("env") ?? "" })) void this.loadWorkflows(true);
+    });
     this.syncEnv();
     this.syncRange();
     this.syncStates();
@@ -105,11 +109,11 @@ export class Header {
     void this.loadWorkflows();
   }
 
-  private async loadWorkflows(quiet = false): Promise<void> {
+  private async loadWorkflows(quiet = false, fresh = false): Promise<void> {
     const signal = this.latest.next();
     if (!quiet) this.picker.setLoading();
     try {
-      const res = await this.ctx.api.request("list-workflows", { env: this.ctx.model.get("env") }, { signal });
+      const res = await this.ctx.api.request("list-workflows", { env: this.ctx.model.get("env") }, { signal, fresh });
       this.wfError.replaceChildren();
       this.picker.setWorkflows(res.workflows);
     } catch (err) {

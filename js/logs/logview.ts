@@ -1,7 +1,7 @@
 // One task log (stdout or stderr): the tail first, older ranges on demand, ANSI colours as text spans, system
 // lines hidden by default, search in the kernel over the whole file, copy, and polling while the task runs.
 import { AnsiParser, stripAnsi } from "./ansi";
-import type { Ctx } from "../app";
+import { type Ctx, liveHas } from "../app";
 import { Disposer, button, h, setChildren } from "../dom";
 import { formatBytes, formatCount, plural } from "../format";
 import { Latest, errorText } from "../protocol";
@@ -35,6 +35,15 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/** `chunk` cut after its last full line while the log is still written (the rest comes with the next read). */
+export function wholeLines(chunk: LogChunk): LogChunk {
+  if (chunk.complete || !chunk.text || chunk.text.endsWith("\n")) return chunk;
+  const cut = chunk.text.lastIndexOf("\n");
+  if (cut < 0) return chunk;
+  const text = chunk.text.slice(0, cut + 1);
+  return { ...chunk, text, next_offset: chunk.offset + utf8Length(text) };
+}
+
 interface Line {
   offset: number;
   el: HTMLElement;
@@ -51,6 +60,7 @@ export class LogView {
   private readonly query = h("input", { class: "dt-input", testid: "dt-log-search", attrs: { type: "search", placeholder: "Search the whole log…", "aria-label": "Search log" } });
   private readonly regex = h("input", { testid: "dt-log-regex", attrs: { type: "checkbox" } });
   private readonly system = h("input", { testid: "dt-log-system", attrs: { type: "checkbox" } });
+  private readonly follow = h("input", { testid: "dt-log-follow", attrs: { type: "checkbox" } });
   private readonly matchCount = h("span", { class: "dt-small dt-muted", testid: "dt-log-match-count" });
   private readonly matchList = h("div", { class: "dt-matches", testid: "dt-log-matches", attrs: { hidden: "" } });
   private readonly copyStatus = h("span", { class: "dt-small dt-muted", testid: "dt-log-copy-status" });
@@ -62,6 +72,8 @@ export class LogView {
   private size = 0;
   private complete = false;
   private following = true;
+  /** The window ends at the log's end as last read (new lines are appended to it). */
+  private tailing = false;
   private matches: LogMatch[] = [];
   private matchesFor = "";
   private current = -1;
@@ -84,6 +96,18 @@ export class LogView {
       this.log.classList.toggle("dt-hide-sys", !this.system.checked);
       this.noteSystemOnly();
     });
+    this.follow.checked = true;
+    this.d.listen(this.follow, "change", () => this.setFollowing(this.follow.checked, true));
+    // scrolling up stops following the end; scrolling back to the bottom follows again
+    this.d.listen(this.log, "scroll", () => {
+      if (this.loaded) this.setFollowing(this.atBottom(), false);
+    });
+    // the kernel pushed this log's tail again: append what is new
+    this.d.add(
+      ctx.bus.on("live", (keys) => {
+        if (liveHas(keys, "read-log", this.tailPayload())) void this.fromTail();
+      }),
+    );
     this.d.listen(this.query, "keydown", (ev: KeyboardEvent) => {
       if (ev.key === "Enter") {
         ev.preventDefault();
@@ -97,6 +121,7 @@ export class LogView {
       h("label", { title: "Treat the search as a regular expression" }, this.regex, ".*"),
       this.matchCount,
       h("label", {}, this.system, "Show system lines"),
+      h("label", { class: "dt-log-follow", title: "Keep the newest lines in view while the task runs" }, this.follow, "Follow"),
       button("Copy", "dt-log-copy", () => void this.copy(), "dt-btn dt-btn-small"),
       this.copyStatus,
     );
@@ -119,12 +144,35 @@ export class LogView {
     return { run_id: this.runId, task_id: this.taskId, stream: this.stream, ...extra };
   }
 
+  /** The request of the log's tail: the one the kernel pushes while the task runs. */
+  private tailPayload() {
+    return this.payload({ tail: TAIL_BYTES });
+  }
+
+  private atBottom(): boolean {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
+  }
+
+  get followed(): boolean {
+    return this.following;
+  }
+
+  private setFollowing(on: boolean, jump: boolean): void {
+    this.following = on;
+    this.follow.checked = on;
+    if (on && jump) {
+      this.scrollToEnd();
+      void this.poll();
+    }
+  }
+
   private async loadTail(): Promise<void> {
     const signal = this.latest.next();
     setChildren(this.status, loading(`Loading ${this.stream}…`, "dt-log-loading"));
     try {
-      const chunk = await this.ctx.api.request("read-log", this.payload({ tail: TAIL_BYTES }), { signal });
+      const chunk = wholeLines(await this.ctx.api.request("read-log", this.tailPayload(), { signal }));
       this.status.replaceChildren();
+      this.tailing = true;
       this.replace(chunk);
       this.following = true;
       this.loaded = true;
@@ -150,7 +198,7 @@ export class LogView {
     this.complete = chunk.complete;
     this.older.hidden = this.start <= 0;
     this.older.textContent = `Load older (${formatBytes(this.start)} more)`;
-    this.newer.hidden = this.end >= this.size;
+    this.newer.hidden = this.tailing || this.end >= this.size;
     const shown = this.end - this.start;
     if (this.size === 0) this.info.textContent = this.complete ? "(no output)" : "(no output yet)";
     else if (shown >= this.size) this.info.textContent = `${formatBytes(this.size)}${this.complete ? "" : " so far"}`;
@@ -214,11 +262,33 @@ export class LogView {
   }
 
   private append(chunk: LogChunk): void {
-    const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 24;
     if (chunk.text) this.log.appendChild(this.renderLines(chunk.text, chunk.offset, this.parser));
     this.end = Math.max(this.end, chunk.next_offset);
     this.track(chunk);
-    if (atBottom && chunk.text) this.scrollToEnd();
+    if (this.following && chunk.text) this.scrollToEnd();
+  }
+
+  /** Append from the pushed tail what lies after the lines shown (whole lines only while the task runs). */
+  private async fromTail(): Promise<void> {
+    if (!this.loaded || this.d.disposed) return;
+    let chunk: LogChunk;
+    try {
+      chunk = await this.ctx.api.request("read-log", this.tailPayload());
+    } catch {
+      return;
+    }
+    if (this.d.disposed || !this.tailing) {
+      if (!this.d.disposed) this.track({ ...chunk, size: Math.max(chunk.size, this.size) });
+      return;
+    }
+    if (chunk.offset > this.end) {
+      // more was written since than the tail holds: show the tail (older lines stay a click away)
+      this.replace(wholeLines(chunk));
+      if (this.following) this.scrollToEnd();
+      return;
+    }
+    const bytes = new TextEncoder().encode(chunk.text).slice(this.end - chunk.offset);
+    this.append(wholeLines({ ...chunk, offset: this.end, text: new TextDecoder().decode(bytes) }));
   }
 
   private async loadNewer(): Promise<void> {
@@ -226,7 +296,8 @@ export class LogView {
     try {
       const chunk = await this.ctx.api.request("read-log", this.payload({ offset: this.end, limit: TAIL_BYTES }));
       this.append(chunk);
-      this.following = this.end >= this.size;
+      this.tailing = this.end >= this.size;
+      this.track(chunk);
     } catch (err) {
       const box = errorBox("Could not load newer lines", err, undefined, "dt-log-error");
       if (box) setChildren(this.status, box);
@@ -235,9 +306,13 @@ export class LogView {
     }
   }
 
-  /** While the task runs, fetch what was written since the last read. */
+  /** While the task runs, fetch what was written since the last read (from the pushed tail when there is one). */
   private async poll(): Promise<void> {
-    if (!this.loaded || this.complete || !this.following || this.polling) return;
+    if (!this.loaded || this.complete || this.polling || !this.tailing) return;
+    if (this.ctx.api.cached("read-log", this.tailPayload())) {
+      await this.fromTail();
+      return;
+    }
     this.polling = true;
     try {
       const chunk = await this.ctx.api.request("read-log", this.payload({ offset: this.end }));
@@ -311,8 +386,9 @@ export class LogView {
       try {
         const from = Math.max(0, m.offset - TAIL_BYTES / 4);
         const chunk = await this.ctx.api.request("read-log", this.payload({ offset: from, limit: TAIL_BYTES / 2 }));
+        this.tailing = chunk.next_offset >= chunk.size;
         this.replace(chunk);
-        this.following = this.end >= this.size;
+        if (!this.tailing) this.setFollowing(false, false);
       } catch (err) {
         const box = errorBox("Could not load that part of the log", err, undefined, "dt-log-error");
         if (box) setChildren(this.status, box);

@@ -1,13 +1,16 @@
 // The run table: one page of root runs from the store (cursor paging, never the whole history), reruns nested
 // under their original run, a Rerun button per row; a click selects the run for the DAG panel.
-import { type Ctx, listen, onTraits, selectedRun, setTraits } from "../app";
+import { type Ctx, listen, liveHas, onTraits, selectedRun, setTraits } from "../app";
 import { button, h, setChildren } from "../dom";
 import { DASH, elapsed, excerpt, formatCount, formatDuration, formatTime, isActive, plural, stateLabel } from "../format";
 import { Latest } from "../protocol";
 import type { RunSummary } from "../types";
 import { errorBox, loading, statePill } from "../ui";
+import { mergePage, sameRows } from "./livemerge";
 
 const AUTO_REFRESH_MS = 15_000;
+/** Running rows' durations tick this often. */
+const TICK_MS = 1000;
 
 type Family = RunSummary[] | "loading" | { error: unknown };
 
@@ -17,6 +20,9 @@ export class RunTable {
   private readonly status = h("div", { testid: "dt-runs-status" });
   private readonly range = h("span", { testid: "dt-page-range" });
   private readonly compareBar = h("div", { class: "dt-compare-bar", testid: "dt-compare-bar", attrs: { hidden: "" } });
+  /** "n new runs": runs that arrived since the rows on screen were loaded, shown on click. */
+  private readonly marker = button("", "dt-new-runs", () => this.showHeld(), "dt-new-runs");
+  private held: { runs: RunSummary[]; total: number; nextCursor: string | null } | null = null;
   /** Runs ticked for comparison, in the order ticked (at most two). */
   private picked: number[] = [];
   private readonly prev: HTMLButtonElement;
@@ -38,21 +44,28 @@ export class RunTable {
       { class: "dt-runs", testid: "dt-runs", attrs: { "aria-label": "Runs" } },
       this.status,
       this.compareBar,
+      this.marker,
       this.body,
       h("div", { class: "dt-pager" }, this.range, this.prev, this.next),
     );
+    this.marker.hidden = true;
     ctx.d.add(() => this.latest.cancel());
     onTraits(ctx, ["workflow", "env", "start", "end", "states", "page_size"], () => this.reset());
     onTraits(ctx, ["selected_run"], () => this.markSelected());
-    listen(ctx, "refresh", () => void this.load(true));
+    listen(ctx, "refresh", () => void this.load(true, false, true));
+    // the kernel pushed a fresher page (a new run, a state change): rows keep their place, new runs wait
+    listen(ctx, "live", (keys) => {
+      if (this.loaded && liveHas(keys, "list-runs")) void this.load(true, true);
+    });
+    ctx.d.interval(() => this.tick(), TICK_MS);
     listen(ctx, "rerun-created", (run) => void this.showNewRun(run));
     // the DAG polls the selected run faster than the table: when it sees a new state, refresh the rows
     listen(ctx, "run-detail", (detail) => {
       const shown = detail ? this.shownState(detail.run.run_id) : undefined;
-      if (detail && shown !== undefined && shown !== detail.run.state) void this.load(true);
+      if (detail && shown !== undefined && shown !== detail.run.state) void this.load(true, true);
     });
     ctx.d.interval(() => {
-      if (this.anyActive()) void this.load(true);
+      if (this.anyActive()) void this.load(true, true);
     }, AUTO_REFRESH_MS);
     void this.load();
   }
@@ -77,8 +90,9 @@ export class RunTable {
     return typeof n === "number" && n > 0 ? Math.min(200, n) : 25;
   }
 
-  /** Fetch the current page; `quiet` keeps the rows on screen while it loads (refresh, polling). */
-  private async load(quiet = false): Promise<void> {
+  /** Fetch the current page; `quiet` keeps the rows on screen while it loads (refresh, polling); `hold` keeps
+   * new runs behind the marker; `fresh` asks the kernel even when it pushed the page. */
+  private async load(quiet = false, hold = false, fresh = false): Promise<void> {
     const signal = this.latest.next();
     const m = this.ctx.model;
     if (!quiet || !this.loaded) setChildren(this.status, loading("Loading runs…", "dt-runs-loading"));
@@ -94,18 +108,72 @@ export class RunTable {
     };
     this.ctx.bus.emit("runs-query", query);
     try {
-      const res = await this.ctx.api.request("list-runs", query, { signal });
-      this.runs = res.runs;
-      this.total = res.total;
-      this.nextCursor = res.next_cursor ?? null;
+      const res = await this.ctx.api.request("list-runs", query, { signal, fresh });
+      const before = this.runs;
+      const page = { runs: res.runs, total: res.total, nextCursor: res.next_cursor ?? null };
+      const merged = hold && this.loaded && this.cursors.length === 1 ? mergePage(before, res.runs) : null;
+      if (merged?.held.length) {
+        this.held = page;
+        this.runs = merged.runs;
+        this.total = Math.max(this.total, res.total - merged.held.length);
+      } else {
+        this.held = null;
+        this.runs = page.runs;
+        this.total = page.total;
+        this.nextCursor = page.nextCursor;
+      }
       this.loaded = true;
       this.status.replaceChildren();
+      this.renderMarker(merged?.held.length ?? 0);
       if (quiet) for (const id of this.families.keys()) void this.loadFamily(id, true);
-      this.render();
+      if (quiet && sameRows(before, this.runs)) this.patch(before);
+      else this.render();
     } catch (err) {
       const box = errorBox("Could not load runs", err, () => void this.load(), "dt-runs-error");
       if (box) setChildren(this.status, box);
       this.renderPager();
+    }
+  }
+
+  private renderMarker(n: number): void {
+    this.marker.hidden = n === 0;
+    this.marker.textContent = n ? `↑ ${plural(n, "new run")} — show` : "";
+    this.marker.title = n ? "Runs that started since this page was loaded; click to show them" : "";
+  }
+
+  /** Show the runs held behind the marker. */
+  private showHeld(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    this.runs = held.runs;
+    this.total = held.total;
+    this.nextCursor = held.nextCursor;
+    this.renderMarker(0);
+    this.render();
+  }
+
+  /** Same rows as before: replace only the rows whose run changed (the others stay, hover and focus too). */
+  private patch(before: RunSummary[]): void {
+    this.renderPager();
+    const allWorkflows = !this.ctx.model.get("workflow");
+    for (const [i, run] of this.runs.entries()) {
+      if (JSON.stringify(run) === JSON.stringify(before[i])) continue;
+      const tr = this.body.querySelector<HTMLTableRowElement>(`tr[data-run-id="${run.run_id}"]:not(.dt-rerun-row)`);
+      if (!tr) {
+        this.render();
+        return;
+      }
+      tr.replaceWith(this.row(run, false, allWorkflows));
+    }
+    this.markSelected();
+  }
+
+  /** Running rows' durations count up. */
+  private tick(): void {
+    for (const tr of this.body.querySelectorAll<HTMLTableRowElement>("tr[data-started]")) {
+      const td = tr.querySelector<HTMLElement>('td[data-col="duration"]');
+      if (td) td.textContent = `${formatDuration(elapsed(tr.dataset.started ?? null, null))}…`;
     }
   }
 
@@ -139,7 +207,7 @@ export class RunTable {
     const root = run.original_run_id ?? run.rerun_of ?? run.run_id;
     this.families.set(root, "loading");
     setTraits(this.ctx, { selected_run: run.run_id, selected_task: -1 });
-    await this.load(true);
+    await this.load(true, false, true);
     await this.loadFamily(root, true);
   }
 
@@ -208,6 +276,7 @@ export class RunTable {
       }, "dt-btn dt-btn-small dt-toggle");
       toggle.setAttribute("aria-expanded", String(open));
     }
+    if (run.start_time && !run.end_time && isActive(run.state)) tr.dataset.started = run.start_time;
     const duration = run.start_time && !run.end_time && isActive(run.state)
       ? `${formatDuration(elapsed(run.start_time, null))}…`
       : formatDuration(elapsed(run.start_time, run.end_time));

@@ -1,7 +1,8 @@
 """``create_app(store, auth)``: the FastAPI application of ``dt serve`` over any run store (OpenAPI at /openapi.json).
 
 Routes live in modules by concern: read_routes (role read), action_routes (rerun plan, rerun, trigger), and
-write_routes (role write). ``GET /health`` needs no token. Bodies are capped (``max_body`` bytes; the write routes,
+write_routes (role write); lean.py answers repeated reads from the answer cache before FastAPI. ``GET /health``
+needs no token. Bodies are capped (``max_body`` bytes; the write routes,
 which carry results and logs, ``max_write_body``), and every error is JSON without a traceback (errors.py).
 """
 
@@ -21,8 +22,9 @@ from .actions import Actions
 from .cache import AnswerCache
 from .context import ServerContext, json_response
 from .errors import error_response, install_error_handlers
+from .lean import LeanApp
 from .read_routes import read_router
-from .state import MemoryServerState, ServerState, state_for
+from .state import MemoryServerState, ServerState, SqliteServerState, state_for
 from .tokens import Authenticator
 from .write_routes import write_router
 
@@ -104,14 +106,18 @@ def create_app(
         state = state_for(store) if auth is True or _is_sqlite(store) else MemoryServerState()
     if isinstance(auth, bool):
         auth = Authenticator(state if auth else None)
-    ctx = ServerContext(store=store, auth=auth, actions=Actions(store, state, executor), cache=AnswerCache(store))
-    app = FastAPI(
+    cache = AnswerCache(store)
+    if auth.generation is None and _same_database(auth.state, cache):
+        auth.generation = cache.version  # token verdicts are remembered until the database changes
+    ctx = ServerContext(store=store, auth=auth, actions=Actions(store, state, executor), cache=cache)
+    app = LeanApp(
         title="datatailr_jupyter run store",
         version=__version__,
         summary="Workflows, versions, runs, task logs and results of a run store; reruns and triggers.",
         description="Send `Authorization: Bearer dtt_...` (made by `dt token create`). Roles: read < execute < write.",
     )
     app.state.ctx = ctx
+    app.lean = ctx
     install_error_handlers(app)
 
     @app.get("/health", tags=["health"], summary="Whether the server is up (no token needed)")
@@ -123,6 +129,11 @@ def create_app(
     app.include_router(write_router(ctx))
     app.add_middleware(BodyLimit, max_body=max_body, max_write_body=max_write_body)
     return app
+
+
+def _same_database(state: ServerState | None, cache: AnswerCache) -> bool:
+    """Whether the tokens of ``state`` live in the database whose changes ``cache`` watches."""
+    return isinstance(state, SqliteServerState) and cache.database is not None and state.database == cache.database
 
 
 def _is_sqlite(store: object) -> bool:

@@ -4,6 +4,9 @@ database has not changed, so explorers polling the same page cost the server one
 Changes are seen through SQLite's ``PRAGMA data_version`` on a connection of our own that never writes: its value
 changes whenever any other connection, in this process or another, commits. Logs are files and get_run includes
 their sizes, so those are never cached. Stores that are not SQLite are not cached.
+
+The same number tells the token checks (tokens.Authenticator) when a token they remember may have been revoked:
+tokens live in the same database, so a revocation commits and changes it.
 """
 
 from __future__ import annotations
@@ -11,10 +14,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["AnswerCache"]
+__all__ = ["AnswerCache", "cache_key"]
+
+
+def cache_key(scope: Mapping[str, Any]) -> str:
+    """The key of a request's answer: its path and its query string exactly as sent (an ASGI scope)."""
+    return f"{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
 
 
 class AnswerCache:
@@ -23,15 +32,16 @@ class AnswerCache:
         self._answers: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._size = size
         self._conn: sqlite3.Connection | None = None
+        self.database: Path | None = None
         root = getattr(store, "path", None)
         from ..store.sqlite import SqliteRunStore
 
         if isinstance(store, SqliteRunStore) and isinstance(root, Path) and (root / "runs.db").exists():
             try:
-                self._conn = sqlite3.connect(
-                    f"{(root / 'runs.db').resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
-                )
+                database = (root / "runs.db").resolve()
+                self._conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, check_same_thread=False)
                 self._version()
+                self.database = database
             except sqlite3.Error:
                 self._conn = None
 
@@ -42,6 +52,20 @@ class AnswerCache:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error:
             return None
+
+    def version(self) -> int | None:
+        """The database's change counter now (None: not watched); it differs after any commit since."""
+        with self._lock:
+            return self._version()
+
+    def peek(self, key: str, version: int) -> bytes | None:
+        """The kept answer for ``key`` if it was computed at ``version`` of the database, else None."""
+        with self._lock:
+            found = self._answers.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._answers.move_to_end(key)
+            return found[1]
 
     def get(self, key: str, compute: Callable[[], bytes]) -> bytes:
         """The answer for ``key``: the kept one if the database has not changed since, else ``compute()``."""

@@ -19,6 +19,7 @@ from ..errors import InvalidArgumentError, ResultDecodeError, ResultNotFoundErro
 from ..models import NAME_MAX, ResultMeta, RunQuery, RunState, from_wire_time
 from ..store.overview import workflow_overview
 from .bodies import MAX_ID
+from .cache import cache_key
 from .context import ServerContext, json_bytes, json_response, requirement
 
 __all__ = ["MAX_LOG_LIMIT", "RESULT_META_HEADER", "read_router"]
@@ -53,8 +54,7 @@ def read_router(ctx: ServerContext) -> APIRouter:
 
     def cached(request: Request, compute: Callable[[], Any]) -> Response:
         """The JSON answer of a pure database read, computed once per state of the database."""
-        key = f"{request.url.path}?{request.url.query}"
-        body = ctx.cache.get(key, lambda: json_bytes(compute()))
+        body = ctx.cache.get(cache_key(request.scope), lambda: json_bytes(compute()))
         return Response(body, media_type="application/json")
 
     @router.get("/envs", summary="Environments with runs or deployments")

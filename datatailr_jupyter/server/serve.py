@@ -43,11 +43,12 @@ def check_exposure(store: RunStore, host: str, no_auth: bool) -> bool:
 
 
 def uvicorn_config(app: Any, host: str, port: int, log_level: str = "info") -> Any:
-    """The uvicorn settings of ``dt serve``: one process, httptools/uvloop when installed, no Server header."""
+    """The uvicorn settings of ``dt serve``: one process, httptools/uvloop when installed, no Server header, and
+    no access log below ``debug`` (a line per request costs more than answering a cached page)."""
     import uvicorn
 
     return uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, access_log=log_level == "debug" or log_level == "info",
+        app, host=host, port=port, log_level=log_level, access_log=log_level in ("debug", "trace"),
         proxy_headers=False, server_header=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
     )  # fmt: skip
 

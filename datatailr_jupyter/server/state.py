@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import ConfigError, InvalidNameError, NotFoundError, StoreError, known
@@ -123,6 +124,11 @@ class SqliteServerState:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self._db.conn()
         return conn
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file the tables are in (resolved)."""
+        return Path(self._db.files.db).resolve()
 
     def add_token(self, name: str, role: str, token_hash: str, prefix: str) -> TokenInfo:
         _check_token_name(name)

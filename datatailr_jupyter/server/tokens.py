@@ -104,16 +104,26 @@ class Verdict:
 
 
 class Authenticator:
-    """Checks ``Authorization: Bearer <token>`` headers against a ServerState; ``None`` state: no auth (loopback)."""
+    """Checks ``Authorization: Bearer <token>`` headers against a ServerState; ``None`` state: no auth (loopback).
 
-    def __init__(self, state: ServerState | None) -> None:
+    ``generation``, when set, returns a number that changes whenever the state's tables may have changed (the
+    served database's ``data_version``): verdicts on known tokens are then remembered per token hash while it
+    stays the same, so a revocation, which commits, is seen by the very next request."""
+
+    MEMO_SIZE = 1024
+
+    def __init__(self, state: ServerState | None, generation: Callable[[], int | None] | None = None) -> None:
         self.state = state
+        self.generation = generation
+        self._memo: dict[str, tuple[int, Verdict]] = {}
 
     @property
     def enabled(self) -> bool:
         return self.state is not None
 
-    def check(self, header: str | None) -> Verdict:
+    def check(self, header: str | None, generation: int | None = None) -> Verdict:
+        """The verdict on ``header``. ``generation``: the caller's reading of ``self.generation()``, taken before
+        this call (read here when not given)."""
         if self.state is None:
             return Verdict("write")
         if not header:
@@ -123,10 +133,21 @@ class Authenticator:
         if scheme.lower() != "bearer" or not _SHAPE.fullmatch(token):
             return Verdict(None, "the Authorization header is not 'Bearer dtt_...'")
         digest = hash_token(token)
+        if self.generation is None:
+            generation = None  # the state's changes cannot be seen: ask it every time
+        elif generation is None:
+            generation = self.generation()  # read before the lookup: a revocation after it changes it
+        if generation is not None:
+            kept = self._memo.get(digest)
+            if kept is not None and kept[0] == generation:
+                return kept[1]
         found = self.state.find_token(digest)
         if found is None or not hmac.compare_digest(found[1], digest):
-            return Verdict(None, "the token is unknown")
+            return Verdict(None, "the token is unknown")  # not remembered: unknown tokens cannot fill the memo
         info = found[0]
-        if info.revoked:
-            return Verdict(None, "the token was revoked")
-        return Verdict(info.role)
+        verdict = Verdict(None, "the token was revoked") if info.revoked else Verdict(info.role)
+        if generation is not None:
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[digest] = (generation, verdict)
+        return verdict

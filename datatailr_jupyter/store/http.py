@@ -1,8 +1,9 @@
 """HttpRunStore: a RunReader, RunWriter and RunActions over a ``dt serve`` server (``http(s)://host:port``).
 
 It passes the same contract suite as the embedded store, raising the same exceptions (the server names them).
-Every call has a timeout. Idempotent calls (GET) are retried with exponential backoff on connection failures and
-on 502/503/504/429 answers, honouring Retry-After; writes are retried only when they never reached the server.
+It speaks HTTP through http_wire.Transport (urllib3 keep-alive connections) and decodes run pages with msgspec. Every
+call has a timeout. Idempotent calls (GET) are retried with exponential backoff on connection failures and on
+502/503/504/429 answers, honouring Retry-After; writes are retried only when they never reached the server.
 Reruns and triggers carry an Idempotency-Key (a uuid4, the same across their own retries), so they are retried
 too and start at most one run. Results arrive as their encoded bytes, checked against size and sha256; pickles
 among them are decoded only when the store is trusted (``connect(url, trust=True)``).
@@ -14,16 +15,11 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
-import requests.auth
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from .. import errors as _errors
 from ..errors import (
@@ -48,6 +44,7 @@ from ..models import (
     WorkflowInfo,
     to_wire_time,
 )
+from .http_wire import Answer, Transport, decode_page, decode_summaries
 from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, EncodedResult, NewRun, RunUpdate, TaskUpdate, VersionSpec
 
@@ -57,44 +54,6 @@ DEFAULT_TIMEOUT = (5.0, 60.0)
 """Seconds to connect, and to wait for each read of an answer."""
 
 RESULT_META_HEADER = "X-Result-Meta"
-_RETRY_STATUS = (429, 502, 503, 504)
-_ACTION_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST"})
-
-
-def _retry(methods: frozenset[str] | None, attempts: int, backoff: float) -> Retry:
-    options: dict[str, Any] = dict(
-        total=attempts, connect=attempts, read=1, status=attempts, other=0, redirect=0, backoff_factor=backoff,
-        backoff_max=10.0, status_forcelist=_RETRY_STATUS, respect_retry_after_header=True, raise_on_status=False,
-    )  # fmt: skip
-    if methods is not None:
-        options["allowed_methods"] = methods
-    try:
-        return Retry(**options, retry_after_max=30)  # a Retry-After beyond 30 s is not waited for
-    except TypeError:  # pragma: no cover - urllib3 before retry_after_max
-        return Retry(**options)
-
-
-def _session(retry: Retry, token: str | None) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=32)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = "datatailr_jupyter-HttpRunStore"
-    if token:
-        session.auth = _Bearer(token)  # set as the session's auth, so no .netrc entry replaces it
-    return session
-
-
-class _Bearer(requests.auth.AuthBase):
-    def __init__(self, token: str) -> None:
-        self._header = f"Bearer {token}"
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._header
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(<token>)"  # never the token itself
 
 
 def _public_url(url: str) -> str:
@@ -134,52 +93,34 @@ class HttpRunStore:
             raise StoreUnavailableError(f"{url!r} is not a run store server URL; use http(s)://host:port")
         self._url = _public_url(url)
         self._trust = trust
-        self._timeout = timeout
-        # reads (and writes that never reached the server) are retried; keyed actions too, POSTs included
-        self._session = _session(_retry(None, attempts, backoff), token)
-        self._actions = _session(_retry(_ACTION_METHODS, attempts, backoff), token)
+        self._wire = Transport(self._url, token, timeout, attempts, backoff)
 
     # ------------------------------------------------------------ transport
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        data: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        session: requests.Session | None = None,
-    ) -> requests.Response:
+    def _call(self, method: str, path: str, **kw: Any) -> Answer:
+        """The answer to a request (Transport.send's arguments), or the error the server's answer names."""
+        answer = self._wire.send(method, path, **kw)
+        if answer.status >= 400:
+            raise self._error(answer)
+        return answer
+
+    def _json(self, method: str, path: str, decode: Callable[[bytes], Any] = json.loads, **kw: Any) -> Any:
+        answer = self._call(method, path, **kw)
         try:
-            response = (session or self._session).request(
-                method, self._url + path, params=None if params is None else _clean(params), json=body, data=data,
-                headers=headers, timeout=self._timeout,
-            )  # fmt: skip
-        except requests.Timeout as exc:
-            raise StoreUnavailableError(
-                f"the run store server at {self._url} did not answer within {self._timeout[1]:g} s ({_reason(exc)}); "
-                "is it overloaded? try again"
+            return decode(answer.data)
+        except ValueError:
+            raise StoreError(
+                f"the run store server at {self._url} sent an answer that is not JSON ({answer.status}): "
+                f"{answer.data[:100]!r}"
             ) from None
-        except requests.RequestException as exc:
-            raise StoreUnavailableError(
-                f"the run store server at {self._url} is not reachable ({_reason(exc)}): is `dt serve` running?"
-            ) from None
-        if response.status_code >= 400:
-            raise self._error(response)
-        return response
 
-    def _json(self, method: str, path: str, **kw: Any) -> Any:
-        return self._call(method, path, **kw).json()
-
-    def _error(self, response: requests.Response) -> DatatailrJupyterError:
-        status = response.status_code
+    def _error(self, response: Answer) -> DatatailrJupyterError:
+        status = response.status
         try:
             error = response.json()["error"]
             name, message = str(error["type"]), str(error["message"])
         except (ValueError, KeyError, TypeError):
-            name, message = "", response.text[:300] or response.reason
+            name, message = "", response.data[:300].decode("utf-8", "replace") or response.reason
         if status == 401:
             return AuthenticationError(
                 f"the run store server at {self._url} refused the request: the token is missing, unknown or revoked: "
@@ -243,7 +184,7 @@ class HttpRunStore:
 
     def get_code(self, workflow: str, version: int) -> bytes | None:
         response = self._call("GET", f"/v1/versions/{int(version)}/code", params={"workflow": workflow})
-        return None if response.status_code == 204 else response.content
+        return None if response.status == 204 else response.data
 
     def list_runs(self, query: RunQuery) -> RunPage:
         params = {
@@ -251,10 +192,12 @@ class HttpRunStore:
             "end": to_wire_time(query.end), "state": [s.value for s in query.states] or None, "limit": query.limit,
             "cursor": query.cursor, "roots_only": "true" if query.roots_only else None,
         }  # fmt: skip
-        return RunPage.from_dict(self._json("GET", "/v1/runs", params=params))
+        page: RunPage = self._json("GET", "/v1/runs", decode_page, params=params)
+        return page
 
     def rerun_family(self, run_id: int) -> list[RunSummary]:
-        return [RunSummary.from_dict(r) for r in self._json("GET", f"/v1/runs/{int(run_id)}/family")]
+        runs: list[RunSummary] = self._json("GET", f"/v1/runs/{int(run_id)}/family", decode_summaries)
+        return runs
 
     def get_run(self, run_id: int) -> RunDetail:
         return RunDetail.from_dict(self._json("GET", f"/v1/runs/{int(run_id)}"))
@@ -316,7 +259,7 @@ class HttpRunStore:
             meta = ResultMeta.from_dict(json.loads(response.headers[RESULT_META_HEADER]))
         except (KeyError, ValueError, TypeError):
             raise StoreError(f"the run store server at {self._url} sent a result without its meta") from None
-        data = response.content
+        data = response.data
         if len(data) != meta.bytes or (meta.sha256 and hashlib.sha256(data).hexdigest() != meta.sha256):
             raise ResultDecodeError(
                 f"the result of task {task_id} of run {run_id} arrived with {len(data)} bytes that do not match "
@@ -325,8 +268,7 @@ class HttpRunStore:
         return meta, data
 
     def close(self) -> None:
-        self._session.close()
-        self._actions.close()
+        self._wire.close()
 
     def __enter__(self) -> HttpRunStore:
         return self
@@ -416,7 +358,7 @@ class HttpRunStore:
 
     def _act(self, path: str, body: dict[str, Any], request_key: str | None) -> int:
         key = request_key or str(uuid.uuid4())
-        answer = self._json("POST", path, body=body, headers={"Idempotency-Key": key}, session=self._actions)
+        answer = self._json("POST", path, body=body, headers={"Idempotency-Key": key}, keyed=True)
         return int(answer["run_id"])
 
 
@@ -435,18 +377,6 @@ def _task_update(u: TaskUpdate) -> dict[str, Any]:
 def _result(result: EncodedResult) -> dict[str, Any]:
     data = result.data if result.data is not None else Path(str(result.path)).read_bytes()
     return {"meta": _clean(result.meta.to_dict()), "data": _b64(bytes(data))}
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests error, in a few words (connection refused, name not known, ...)."""
-    seen = exc
-    while True:
-        inner = getattr(seen, "reason", None) or seen.__context__ or (seen.args[0] if seen.args else None)
-        if not isinstance(inner, BaseException) or inner is seen:
-            break
-        seen = inner
-    text = str(getattr(seen, "strerror", None) or seen)
-    return " ".join(text.split())[:200]
 
 
 def open_http_store(

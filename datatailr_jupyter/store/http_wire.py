@@ -1,0 +1,195 @@
+"""The wire under HttpRunStore: urllib3 keep-alive connections with retries and timeouts, and fast decoding of
+run pages (the answers explorers poll most).
+
+``Transport.send`` turns every way of not getting an answer into one StoreUnavailableError that says why; answers
+are read whole (``Answer``). requests was dropped here: its session machinery cost about 1 ms of CPU a call,
+more than the server takes to answer a kept page. Run pages are decoded with msgspec straight into the frozen
+records (several times faster than ``json.loads`` and ``from_dict``), and the general way when it objects.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import msgspec
+import urllib3
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as TransportTimeout
+from urllib3.util.retry import Retry
+
+from ..errors import InvalidArgumentError, StoreUnavailableError
+from ..models import RunPage, RunSummary
+
+__all__ = ["Answer", "Transport", "decode_page", "decode_summaries"]
+
+_RETRY_STATUS = (429, 502, 503, 504)
+_KEYED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST"})
+_USER_AGENT = "datatailr_jupyter-HttpRunStore"
+
+
+def _retry(methods: frozenset[str] | None, attempts: int, backoff: float) -> Retry:
+    options: dict[str, Any] = dict(
+        total=attempts, connect=attempts, read=1, status=attempts, other=0, redirect=0, backoff_factor=backoff,
+        backoff_max=10.0, status_forcelist=_RETRY_STATUS, respect_retry_after_header=True, raise_on_status=False,
+    )  # fmt: skip
+    if methods is not None:
+        options["allowed_methods"] = methods
+    try:
+        return Retry(**options, retry_after_max=30)  # a Retry-After beyond 30 s is not waited for
+    except TypeError:  # pragma: no cover - urllib3 before retry_after_max
+        return Retry(**options)
+
+
+class Answer:
+    """An answer of the server, read whole: its status, reason, headers and body."""
+
+    __slots__ = ("data", "headers", "reason", "status")
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self.status: int = response.status
+        self.reason: str = response.reason or ""
+        self.headers: Mapping[str, str] = response.headers
+        self.data: bytes = response.data
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+class Transport:
+    """Requests to one server (``url`` without query): up to 32 keep-alive connections, through the proxy the
+    environment names for it (HTTP(S)_PROXY, NO_PROXY), TLS verified against REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    or certifi's roots. Plain calls are retried when idempotent (or when they never reached the server); keyed
+    calls (an Idempotency-Key) are retried whatever their method."""
+
+    def __init__(
+        self, url: str, token: str | None, timeout: tuple[float, float], attempts: int, backoff: float
+    ) -> None:
+        self.url, self.timeout = url, timeout
+        self._plain = _retry(None, attempts, backoff)
+        self._keyed = _retry(_KEYED_METHODS, attempts, backoff)
+        self._headers = {"User-Agent": _USER_AGENT}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        options: dict[str, Any] = dict(
+            maxsize=32, block=False, timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1])
+        )
+        if url.startswith("https:"):
+            options.update(cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
+        proxy = _proxy_for(url)
+        self._closers: list[Callable[[], None]] = []
+        if proxy:
+            manager = urllib3.ProxyManager(proxy, num_pools=2, **options)
+            self._open: Callable[..., urllib3.BaseHTTPResponse] = manager.urlopen
+            self._base = url
+            self._closers.append(manager.clear)
+        else:  # the server's own pool, asked with paths: no per-call URL parsing nor pool lookup
+            pool = urllib3.connection_from_url(url, **options)
+            self._open = pool.urlopen
+            self._base = urlsplit(url).path
+            self._closers.append(pool.close)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        keyed: bool = False,
+    ) -> Answer:
+        """The server's answer (any status) to ``method path``; StoreUnavailableError when there is none.
+        ``params``: the query (None values left out, lists repeated); ``body``: sent as JSON."""
+        target = self._base + path
+        if params:
+            query = urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+            target = f"{target}?{query}" if query else target
+        sent = self._headers if headers is None and body is None else {**self._headers, **(headers or {})}
+        if body is not None:
+            try:
+                data = json.dumps(body, allow_nan=False, separators=(",", ":")).encode()
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgumentError(f"the request cannot be sent as JSON: {exc}") from None
+            sent["Content-Type"] = "application/json"
+        retries = self._keyed if keyed else self._plain
+        try:
+            response = self._open(method, target, body=data, headers=sent, retries=retries, redirect=False)
+            return Answer(response)
+        except (TransportError, OSError) as exc:
+            if _timed_out(exc):
+                raise StoreUnavailableError(
+                    f"the run store server at {self.url} did not answer within {self.timeout[1]:g} s "
+                    f"({_reason(exc)}); is it overloaded? try again"
+                ) from None
+            raise StoreUnavailableError(
+                f"the run store server at {self.url} is not reachable ({_reason(exc)}): is `dt serve` running?"
+            ) from None
+
+    def close(self) -> None:
+        for close in self._closers:
+            close()
+
+
+def _proxy_for(url: str) -> str | None:
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def _ca_bundle() -> str | None:
+    found = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if found:
+        return found
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with requests
+        return None  # the system's roots
+    return str(certifi.where())
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a transport error is a timeout (urllib3 counts a refused connection as a connect timeout: not here)."""
+    cause = getattr(exc, "reason", None) or exc
+    return isinstance(cause, TransportTimeout) and not isinstance(cause, NewConnectionError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a transport error, in a few words (connection refused, name not known, ...)."""
+    seen = exc
+    while True:
+        inner = getattr(seen, "reason", None) or seen.__context__ or (seen.args[0] if seen.args else None)
+        if not isinstance(inner, BaseException) or inner is seen:
+            break
+        seen = inner
+    text = str(getattr(seen, "strerror", None) or seen)
+    return " ".join(text.split())[:200]
+
+
+# ------------------------------------------------------------ run pages
+
+_PAGE = msgspec.json.Decoder(RunPage)
+_SUMMARIES = msgspec.json.Decoder(list[RunSummary])
+
+
+def decode_page(data: bytes) -> RunPage:
+    """A run page's JSON as RunPage, equal to ``RunPage.from_dict(json.loads(data))``, whose errors it raises for an
+    answer msgspec refuses (a state this version does not know, a value of another type)."""
+    try:
+        return _PAGE.decode(data)
+    except msgspec.ValidationError:
+        return RunPage.from_dict(json.loads(data))
+
+
+def decode_summaries(data: bytes) -> list[RunSummary]:
+    """A JSON list of runs as RunSummary records (like decode_page)."""
+    try:
+        return _SUMMARIES.decode(data)
+    except msgspec.ValidationError:
+        return [RunSummary.from_dict(r) for r in json.loads(data)]

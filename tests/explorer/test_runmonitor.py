@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager, start_new_kernel
 
+from datatailr_jupyter.errors import ConfigError
 from datatailr_jupyter.explorer.runmonitor import progress_of
 from datatailr_jupyter.models import RunQuery, RunState
 from datatailr_jupyter.settings import resolve_show_runs
+from datatailr_jupyter.store.protocols import NewRun, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
 from datatailr_jupyter.store.registry import open_store
 
 pytestmark = pytest.mark.slow
@@ -192,17 +195,43 @@ def test_plain_python_runs_show_nothing_and_import_nothing_of_the_explorer(tmp_p
     assert done.stdout.splitlines() == ["RunHandle completed", "explorer imported: False"]
 
 
-def test_progress_counts_tasks_by_outcome_and_show_runs_reads_env_then_config(tmp_path: Path) -> None:
+def test_show_runs_is_read_from_the_environment_then_the_config_file(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     assert resolve_show_runs({"DT_RUNS_CONFIG": str(config)}) is True
     config.write_text("show_runs = false\n")
     assert resolve_show_runs({"DT_RUNS_CONFIG": str(config)}) is False
     assert resolve_show_runs({"DT_RUNS_CONFIG": str(config), "DT_SHOW_RUNS": "1"}) is True
-    from datatailr_jupyter.errors import ConfigError
-
     with pytest.raises(ConfigError, match="DT_SHOW_RUNS must be 1 or 0"):
         resolve_show_runs({"DT_SHOW_RUNS": "maybe"})
     config.write_text('show_runs = "no"\n')
     with pytest.raises(ConfigError, match="show_runs must be true or false"):
         resolve_show_runs({"DT_RUNS_CONFIG": str(config)})
-    assert progress_of  # exercised with a real run in the kernel tests above
+
+
+def test_progress_counts_tasks_by_outcome_and_times_the_run_to_now_or_its_end(tmp_path: Path) -> None:
+    t0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    store = open_store(f"sqlite://{tmp_path / 'store'}")
+    try:
+        tasks = tuple(TaskSpec(i, f"t{i}", f"flows:t{i}", (0,) if i else ()) for i in range(5))
+        definition = {"tasks": [{"id": t.id, "name": t.name, "function": t.function} for t in tasks]}
+        store.register_version(VersionSpec(workflow="Counted", definition=definition, definition_hash="c1"))
+        run = store.create_run(NewRun(workflow="Counted", env="dev", job_version=1, tasks=tasks, submit_time=t0))
+        store.update_run(run.run_id, RunUpdate(state=RunState.RUNNING, start_time=t0))
+        store.update_tasks(
+            run.run_id,
+            [
+                TaskUpdate(0, state=RunState.COMPLETED, start_time=t0, end_time=t0),
+                TaskUpdate(1, state=RunState.RUNNING, start_time=t0),
+                TaskUpdate(2, state=RunState.FAILED, start_time=t0, end_time=t0),
+                TaskUpdate(3, state=RunState.OUT_OF_MEMORY, start_time=t0, end_time=t0),
+            ],
+        )
+        now = t0 + timedelta(seconds=12.37)
+        assert progress_of(store.get_run(run.run_id), now) == {
+            "run_state": "running", "n_tasks": 5, "n_done": 1, "n_running": 1, "n_failed": 2, "elapsed": 12.3,
+        }  # fmt: skip
+        store.update_run(run.run_id, RunUpdate(state=RunState.FAILED, end_time=t0 + timedelta(seconds=3)))
+        ended = progress_of(store.get_run(run.run_id), now + timedelta(hours=1))
+        assert (ended["run_state"], ended["elapsed"]) == ("failed", 3.0)
+    finally:
+        store.close()

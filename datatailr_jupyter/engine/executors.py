@@ -8,7 +8,10 @@ functions (``Job.function_bytes``) and encoded upstream results.
 
 Executors are made by name or URL (``make_executor``): the built-ins (process, thread, inline, and dask, whose
 module imports ``distributed`` only when used) and any a package adds through the ``datatailr_jupyter.executors``
-entry-point group. An executor may also have ``prefetch``: how many jobs the run loop keeps submitted ahead.
+entry-point group. An executor may also have ``prefetch``: how many jobs the run loop keeps submitted ahead, and
+``submit_after(job, task_id) -> bool``: run a job whose only upstream task is still running right after it, on
+its worker, with its value (true if it took the job; the job then starts only if that task completes, else no
+event is reported for it, or a :class:`Released` event gives it back).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "Executor",
     "ExecutorFactory",
     "InlineExecutor",
+    "Released",
     "Started",
     "ThreadExecutor",
     "check_max_workers",
@@ -71,7 +75,15 @@ class Started:
     pid: int
 
 
-Event = Started | Outcome
+@dataclass(frozen=True)
+class Released:
+    """A job submitted with ``submit_after`` was given back unstarted (the task it follows failed, or its result
+    went to a file): the run loop submits it again, as any job, once it is ready."""
+
+    task_id: int
+
+
+Event = Started | Outcome | Released
 
 
 @runtime_checkable

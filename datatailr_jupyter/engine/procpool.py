@@ -1,29 +1,29 @@
-"""The process executor: long-lived worker processes on pipes, one task at a time each, surviving worker deaths.
+"""The process executor: long-lived worker processes on pipes, surviving worker deaths.
 
 Workers are plain ``python -c`` subprocesses (no re-import of the caller's ``__main__``, so notebooks and scripts
 without a ``__main__`` guard both work), each in its own session so a terminal Ctrl+C reaches only the engine.
-The engine sends a worker one job at a time over a pipe: the task's pickled function travels once per worker
-(cached there under a digest of its bytes) and the job itself is plain-pickled. When every worker is busy, one
-more job may be sent behind a worker's running job if the last runs of both functions were short (see
-SHORT_TASK): the worker starts it as soon as it sends the first outcome, without waiting for the engine's answer,
-and a long job never waits behind another. A worker that dies -- SIGKILL,
-segfault, ``os._exit`` -- closes its pipe; the engine reports its task failed with the signal or exit code and
-starts a replacement, while the other workers carry on. A worker exits by itself when the engine process dies.
+The engine sends a worker jobs over a pipe (the wire: procworker.py): the task's pickled function travels once per
+worker (cached there under a digest of its bytes) and the job itself is plain-pickled. A worker runs its jobs one at
+a time, in order. Short jobs are sent ahead: when the last runs of the functions took under SHORT_TASK, a worker
+gets up to DEPTH jobs (about BACKLOG seconds of them) in one message and starts each as soon as it sends the
+previous outcome, without waiting for the engine; a job whose function is slow or unknown yet never waits behind
+another. A job submitted with ``submit_after`` follows its only upstream task on that task's worker (see
+procworker.py), so a chain of tasks runs without a round trip to the engine per link.
 
-Processes a task starts do not outlive it: after each task the worker ends every process it left behind (its
-descendants, found through /proc; the worker is their subreaper on Linux, so orphans of a shell pipeline or a
-double fork stay findable). When the engine kills a worker (stop, Ctrl+C) it ends the worker's process group and
-descendants with it. A worker's stderr spool is unlinked as soon as both sides hold it open, so no crash leaves
-it behind.
+A worker that dies -- SIGKILL, segfault, ``os._exit`` -- closes its pipe; the engine reports its running task failed
+with the signal or exit code, gives the jobs queued behind it to the other workers (a job following a task goes
+with that task) and starts a replacement. A worker exits by itself when the engine process dies.
+
+Processes a task starts do not outlive it: after each task the worker ends every process it left behind
+(proctree.py). When the engine kills a worker (stop, Ctrl+C) it ends the worker's process group and descendants
+with it. A worker's stderr spool is unlinked as soon as both sides hold it open, so no crash leaves it behind.
 """
 
 from __future__ import annotations
 
 import atexit
 import copy
-import faulthandler
 import hashlib
-import io
 import os
 import pickle
 import signal
@@ -33,25 +33,29 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from multiprocessing.connection import Connection, wait
-from typing import Any
 
 import cloudpickle
 
 from ..models import TaskError
-from .capture import process_spool
-from .executors import Event, Started, check_max_workers
-from .workers import HOST, Job, Outcome, execute, system_line
+from .executors import Event, Released, Started, check_max_workers
+from .proctree import descendants, end_processes
+from .procworker import outcome_from_wire, worker_main
+from .workers import HOST, Job, Outcome, system_line
 
 __all__ = ["ProcessExecutor", "descendants", "end_processes", "shared_process_executor", "worker_main"]
 
 SHORT_TASK = 0.01
 """A job may be sent behind a running one when both functions' last runs took less than this (seconds)."""
+DEPTH = 16
+"""The most jobs a worker holds (the running one included)."""
+BACKLOG = 0.02
+"""About how many seconds of short jobs (by their functions' last runs) a worker holds behind its running one."""
 
-_BOOT = "from datatailr_jupyter.engine.procpool import worker_main; worker_main()"
+_BOOT = "from datatailr_jupyter.engine.procworker import worker_main; worker_main()"
 
 
 class _Worker:
@@ -77,7 +81,9 @@ class _Worker:
         self.send = Connection(to_child_w, readable=False)
         self.recv = Connection(from_child_r, writable=False)
         self.functions: set[str] = set()
-        self.jobs: deque[Job] = deque()  # the running job first, then at most one short job sent behind it
+        self.jobs: deque[Job] = deque()  # the running job first, then the jobs sent behind it, in order
+        self.unsent: list[Job] = []  # the last of ``jobs``, not sent yet
+        self.backlog = 0.0  # seconds of the jobs behind the running one (their functions' last runs)
         self.started: datetime | None = None  # when the current job started
         self.send.send_bytes(pickle.dumps(("init", paths, os.getcwd())))
 
@@ -138,8 +144,11 @@ class ProcessExecutor:
 
     def __init__(self, max_workers: int | None = None) -> None:
         self.max_workers = check_max_workers(max_workers) or os.cpu_count() or 1
+        self.prefetch = self.max_workers * (DEPTH + 2)  # jobs the run loop keeps submitted ahead
         self.workers: list[_Worker] = []
         self.queue: deque[Job] = deque()
+        self.followers: dict[int, Job] = {}  # task id -> the job following it, while that task is not sent yet
+        self.unfollowable: set[int] = set()  # tasks whose followers the worker releases (failed, or result in a file)
         self.events: list[Event] = []
         self.lock = threading.Lock()  # held by the run using this executor
         self.durations: dict[str, float] = {}  # seconds the last job of each function took
@@ -153,53 +162,97 @@ class ProcessExecutor:
     def submit(self, job: Job) -> None:
         self.queue.append(job)
 
-    def _short(self, job: Job) -> bool:
-        """Whether the last run of the job's function took under SHORT_TASK seconds (so a job may wait behind it)."""
-        last = self.durations.get(job.func_key) if job.func_key else None
-        return last is not None and last < SHORT_TASK
+    def submit_after(self, job: Job, after: int) -> bool:
+        """Queue ``job`` to run right after task ``after`` on its worker, with that task's value as its input
+        (``job.inputs[after]`` is ignored). False when ``after`` is not the last job of a worker or queued."""
+        for worker in self.workers:
+            if worker.jobs and worker.jobs[-1].task_id == after and len(worker.jobs) < DEPTH:
+                job.after = after
+                self._place(worker, job)
+                return True
+        if any(q.task_id == after for q in self.queue) or any(f.task_id == after for f in self.followers.values()):
+            if after not in self.followers:
+                job.after = after
+                self.followers[after] = job
+                return True
+        return False
+
+    def _last(self, job: Job) -> float | None:
+        return self.durations.get(job.func_key) if job.func_key else None
+
+    def _place(self, worker: _Worker, job: Job) -> None:
+        """Append ``job`` (and the jobs following it) to ``worker``'s jobs, to be sent by ``_flush``."""
+        while True:
+            worker.jobs.append(job)
+            worker.unsent.append(job)
+            if len(worker.jobs) > 1:
+                worker.backlog += self._last(job) or 0.0
+            follower = self.followers.pop(job.task_id, None)
+            if follower is None:
+                return
+            job = follower
+
+    def _room(self, worker: _Worker) -> bool:
+        """Whether a short job at the queue's head may go behind ``worker``'s jobs."""
+        if not worker.jobs:
+            return True
+        if len(worker.jobs) >= DEPTH or worker.backlog >= BACKLOG:
+            return False
+        head, last = self._last(self.queue[0]), self._last(worker.jobs[0])
+        return head is not None and head < SHORT_TASK and last is not None and last < SHORT_TASK
 
     def _dispatch(self) -> None:
         if self.queue and len(self.workers) < self.max_workers:
             self.start()
-        for worker in list(self.workers):
-            if not self.queue:
-                return
-            if worker.jobs:
-                continue
-            self._send(worker, self.queue.popleft())
-        # Every worker is busy: a short job goes behind a short running one, so the worker starts it without
-        # waiting for the loop's round trip (a long job never waits behind another job).
-        for worker in list(self.workers):
-            if not self.queue:
-                return
-            if len(worker.jobs) == 1 and self._short(worker.jobs[0]) and self._short(self.queue[0]):
-                self._send(worker, self.queue.popleft())
+        # Idle workers first, then short jobs behind short running ones, one per worker per round (balanced).
+        for worker in self.workers:
+            if self.queue and not worker.jobs:
+                self._place(worker, self.queue.popleft())
+        placed = True
+        while self.queue and placed:
+            placed = False
+            for worker in sorted(self.workers, key=lambda w: len(w.jobs)):
+                if self.queue and self._room(worker):
+                    self._place(worker, self.queue.popleft())
+                    placed = True
+        self._flush()
 
-    def _send(self, worker: _Worker, job: Job) -> None:
-        key = job.func_key or hashlib.sha1(job.function_bytes or b"").hexdigest()
-        fbytes = None if key in worker.functions else job.function_bytes
-        plain = copy.copy(job)  # the job with its inputs, without the function (sent once per worker)
-        plain.function = plain.function_bytes = None
+    def _flush(self) -> None:
+        for worker in list(self.workers):
+            if worker.unsent:
+                self._send(worker)
+
+    def _send(self, worker: _Worker) -> None:
+        jobs, worker.unsent = worker.unsent, []
+        wire = []
+        for job in jobs:
+            key = job.func_key or hashlib.sha1(job.function_bytes or b"").hexdigest()
+            fbytes = None if key in worker.functions else job.function_bytes
+            worker.functions.add(key)
+            plain = copy.copy(job)  # the job with its inputs, without the function (sent once per worker)
+            plain.function = plain.function_bytes = None
+            try:
+                body = pickle.dumps(plain, protocol=5)
+            except Exception:
+                body = cloudpickle.dumps(plain)
+            wire.append((job.task_id, key, fbytes, body, job.stderr))
+        first = len(worker.jobs) == len(jobs)
         try:
-            body = pickle.dumps(plain, protocol=5)
-        except Exception:
-            body = cloudpickle.dumps(plain)
-        worker.jobs.append(job)
-        try:
-            worker.send.send_bytes(pickle.dumps(("job", job.task_id, key, fbytes, body, job.stderr), protocol=5))
-        except OSError:  # died: replace it; its jobs not started go back to the front of the queue
-            worker.jobs.pop()
+            worker.send.send_bytes(pickle.dumps(("jobs", wire), protocol=5))
+        except OSError:  # died: its jobs not started go to the other workers (_died)
+            for job in jobs:
+                worker.functions.discard(job.func_key or hashlib.sha1(job.function_bytes or b"").hexdigest())
             self._died(worker)
-            self.queue.appendleft(job)
             return
-        worker.functions.add(key)
-        if len(worker.jobs) == 1:
-            self._begin(worker)
+        if first:
+            self._begin(worker, jobs[0].clock.now())
 
-    def _begin(self, worker: _Worker) -> None:
+    def _begin(self, worker: _Worker, now: datetime) -> None:
         job = worker.jobs[0]
-        worker.started = job.clock.now()
-        self.events.append(Started(job.task_id, worker.started, HOST, worker.proc.pid))
+        if job.after is not None and job.after in self.unfollowable:
+            return  # the worker releases it
+        worker.started = now
+        self.events.append(Started(job.task_id, now, HOST, worker.proc.pid))
 
     def _died(self, worker: _Worker) -> None:
         job = worker.job
@@ -207,8 +260,20 @@ class ProcessExecutor:
         self.workers.remove(worker)
         if job is None:
             return
-        self.queue.extendleft(reversed(list(worker.jobs)[1:]))  # sent behind the running job, never started
+        # Jobs sent behind the running one never started: back to the queue, each follower with the task it follows
+        # (a follower of the failed task is dropped: the run loop ends it did_not_run).
+        behind = list(worker.jobs)[1:]
         worker.jobs.clear()
+        dropped = {job.task_id}
+        requeued: list[Job] = []
+        for queued in behind:
+            if queued.after is None:
+                requeued.append(queued)
+            elif queued.after in dropped:
+                dropped.add(queued.task_id)
+            else:
+                self.followers[queued.after] = queued
+        self.queue.extendleft(reversed(requeued))
         reason = _death_reason(worker.proc.returncode)
         now = job.clock.now()
         started = worker.started or now
@@ -229,6 +294,29 @@ class ProcessExecutor:
             )
         )
 
+    def _received(self, worker: _Worker, message: tuple[object, ...]) -> None:
+        done = worker.jobs.popleft()
+        if worker.jobs:
+            worker.backlog = max(0.0, worker.backlog - (self._last(worker.jobs[0]) or 0.0))
+        else:
+            worker.backlog = 0.0
+        if message[0] == "release":
+            self.events.append(Released(done.task_id))
+            now = done.clock.now()
+            followable = False
+        else:
+            outcome = outcome_from_wire(message)
+            self.durations[done.func_key] = (outcome.end_time - outcome.start_time).total_seconds()
+            followable = outcome.ok and outcome.result is not None and outcome.result.data is not None
+            self.events.append(outcome)
+            now = outcome.end_time
+        if done.after is not None:
+            self.unfollowable.discard(done.after)
+        if not followable and worker.jobs and worker.jobs[0].after == done.task_id:
+            self.unfollowable.add(done.task_id)  # the worker releases the job following it
+        if worker.jobs:
+            self._begin(worker, now)
+
     def wait(self, timeout: float | None) -> list[Event]:
         self._dispatch()
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -238,16 +326,13 @@ class ProcessExecutor:
             for conn in wait(list(conns), timeout=left) if conns else []:
                 worker = conns[conn]  # type: ignore[index]
                 try:
-                    data = worker.recv.recv_bytes()
+                    while True:
+                        self._received(worker, pickle.loads(worker.recv.recv_bytes()))
+                        if not worker.jobs or not worker.recv.poll():
+                            break
                 except (EOFError, OSError):
                     self._died(worker)
                     continue
-                outcome: Outcome = pickle.loads(data)
-                done = worker.jobs.popleft()
-                self.durations[done.func_key] = (outcome.end_time - outcome.start_time).total_seconds()
-                self.events.append(outcome)
-                if worker.jobs:
-                    self._begin(worker)
             self._dispatch()
             if self.events or (deadline is not None and time.monotonic() >= deadline) or not conns:
                 out, self.events = self.events, []
@@ -255,6 +340,8 @@ class ProcessExecutor:
 
     def cancel(self) -> set[int]:
         self.queue.clear()
+        self.followers.clear()
+        self.unfollowable.clear()
         running: set[int] = set()
         for worker in list(self.workers):
             if worker.job is not None:
@@ -306,225 +393,3 @@ def shared_process_executor(max_workers: int | None) -> tuple[ProcessExecutor, C
 def _close_shared() -> None:
     for pool in list(_SHARED.values()):
         pool.close()
-
-
-# ---------------------------------------------------------------- process trees
-
-
-def _proc_children(pid: int) -> list[int] | None:
-    """Direct children of ``pid`` from /proc/PID/task/*/children (Linux), or None where that file is missing."""
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        return [] if os.path.isdir("/proc/self/task") else None
-    except OSError:
-        return None
-    out: list[int] = []
-    for tid in threads:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
-                out.extend(int(x) for x in fh.read().split())
-        except FileNotFoundError:
-            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
-                continue  # the thread ended meanwhile
-            return None  # a kernel without CONFIG_PROC_CHILDREN
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def _process_table() -> list[tuple[int, int, int]]:
-    """(pid, ppid, pgid) of every process: from /proc/*/stat, else from ``ps``."""
-    rows: list[tuple[int, int, int]] = []
-    if os.path.isdir("/proc/self"):
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-                rows.append((int(name), int(fields[1]), int(fields[2])))
-            except (OSError, IndexError, ValueError):
-                continue
-        return rows
-    try:
-        ps = subprocess.Popen(["ps", "-A", "-o", "pid=,ppid=,pgid="], stdout=subprocess.PIPE, text=True)
-        text, _ = ps.communicate(timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return rows
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and all(p.isdigit() for p in parts) and int(parts[0]) != ps.pid:
-            rows.append((int(parts[0]), int(parts[1]), int(parts[2])))
-    return rows
-
-
-def descendants(root: int, group: bool = False) -> set[int]:
-    """Every live descendant of process ``root`` (and, with ``group``, every member of its process group), not
-    ``root`` itself."""
-    found: set[int] = set()
-    stack = [root]
-    table: list[tuple[int, int, int]] | None = None
-    while stack:
-        pid = stack.pop()
-        children = _proc_children(pid)
-        if children is None:
-            table = _process_table()
-            break
-        for child in children:
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    if table is not None:
-        kids: dict[int, list[int]] = {}
-        for pid, ppid, pgid in table:
-            kids.setdefault(ppid, []).append(pid)
-            if group and pgid == root:
-                found.add(pid)
-        stack = [root, *found]
-        while stack:
-            for child in kids.get(stack.pop(), ()):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-    found.discard(root)
-    return found
-
-
-def end_processes(root: int, group: bool = False) -> None:
-    """SIGKILL process ``root``'s process group (when ``group``: ``root`` leads it) and all its descendants."""
-    strays = descendants(root)
-    if group:
-        try:
-            os.killpg(root, signal.SIGKILL)
-        except OSError:
-            pass
-    for pid in strays:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
-def _end_strays() -> None:
-    """In a worker: end every process the finished task left behind (children, grandchildren, pipelines)."""
-    me = os.getpid()
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:  # no child at all, so no descendant (orphans are re-parented to the worker)
-        return
-    for _ in range(100):
-        strays = descendants(me, group=True)
-        strays.difference_update(_reap())
-        if not strays:
-            return
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        _reap()
-        time.sleep(0.005)
-
-
-def _reap() -> set[int]:
-    """Collect exited children (the worker is their parent or subreaper) so none stays a zombie."""
-    reaped: set[int] = set()
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except (ChildProcessError, OSError):
-            return reaped
-        if pid == 0:
-            return reaped
-        reaped.add(pid)
-
-
-def _become_subreaper() -> None:
-    """Linux: orphans of the worker's descendants are re-parented to the worker (not to init), so they stay in
-    its tree and can be ended after the task."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-# ---------------------------------------------------------------- inside a worker process
-
-
-def _watch_parent(parent: int) -> None:
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent:
-                _end_strays()
-                os._exit(70)
-
-    threading.Thread(target=watch, name="dt-watch-parent", daemon=True).start()
-
-
-def worker_main() -> None:
-    """Entry point of a worker process: read jobs from the engine, run them, send outcomes back."""
-    inbox = Connection(int(sys.argv[1]), writable=False)
-    outbox = Connection(int(sys.argv[2]), readable=False)
-    process_spool(sys.argv[3])
-    try:
-        os.unlink(sys.argv[3])  # both sides hold it open now: no crash can leave it behind
-    except OSError:
-        pass
-    _become_subreaper()
-    faulthandler.enable()  # a segfault's traceback lands in the task's stderr log (via the spool)
-    # Block-buffered, even under PYTHONUNBUFFERED (a system call per printed line is most of a chatty task's
-    # time); capture.py flushes it every 0.05 s while a task runs, so a running task's log can still be tailed.
-    encoding, errors = getattr(sys.stdout, "encoding", None) or "utf-8", getattr(sys.stdout, "errors", None)
-    sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(io.FileIO(1, "w", closefd=False), 1 << 16), encoding=encoding, errors=errors
-    )
-    _watch_parent(os.getppid())
-    functions: OrderedDict[str, Any] = OrderedDict()
-    while True:
-        try:
-            message = pickle.loads(inbox.recv_bytes())
-        except (EOFError, OSError):
-            return
-        if message[0] == "stop":
-            return
-        if message[0] == "init":
-            sys.path[:] = message[1]
-            continue
-        _, task_id, key, fbytes, body, stderr = message
-        try:
-            if fbytes is not None:
-                functions[key] = pickle.loads(fbytes)
-                while len(functions) > 256:
-                    functions.popitem(last=False)
-            functions.move_to_end(key)
-            job: Job = pickle.loads(body)
-            outcome = execute(job, functions[key], "fd")
-        except Exception as exc:
-            outcome = _load_failure(task_id, exc, stderr)
-        _end_strays()
-        outbox.send_bytes(pickle.dumps(outcome, protocol=5))
-
-
-def _load_failure(task_id: int, exc: BaseException, stderr: str) -> Outcome:
-    import traceback
-    from datetime import datetime, timezone
-
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    try:
-        with open(stderr, "a", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError:
-        pass
-    now = datetime.now(timezone.utc)
-    message = (
-        f"the worker process could not load the task: {type(exc).__name__}: {exc}; define the task function at "
-        "module level in an importable module or in the notebook, and make its arguments picklable"
-    )
-    return Outcome(task_id=task_id, ok=False, start_time=now, end_time=now, pid=os.getpid(),
-                   error=TaskError(type=type(exc).__name__, message=message, traceback=text))  # fmt: skip

@@ -50,7 +50,7 @@ from ..errors import ExecutorError
 from ..models import RunState, TaskError
 from ..store.protocols import RunStore, RunUpdate, TaskUpdate, result_file_of
 from .clock import Clock, system_clock
-from .executors import Executor, Started
+from .executors import Executor, Released, Started
 from .graph import SYSTEM_PARAMS, Blueprint
 from .workers import Input, Job, Outcome, system_line
 
@@ -104,6 +104,7 @@ class RunLoop:
         # cluster executor may ask for more ahead with ``prefetch``: its round trips are longer).
         self.in_flight = getattr(executor, "prefetch", None) or 2 * max(1, executor.max_workers)
         self.active: set[int] = set()  # submitted, no outcome yet
+        self.following: dict[int, int] = {}  # submitted to run right after its only upstream task (submit_after)
         self.batch: dict[int, dict[str, Any]] = {}
         self.committed: set[int] = set()  # tasks whose terminal state is in the store
         self.first_error: str | None = None
@@ -111,6 +112,7 @@ class RunLoop:
         self.temp_logs: dict[tuple[int, str], tuple[Path, int]] = {}
         self.temp_dir: str | None = None
         self.log_dirs: set[Path] = set()
+        self.log_dir: str | None = None  # the run's log directory, once the store named a first log file in it
         self.functions: dict[int, tuple[bytes, str]] = {}  # pickled task functions and their digests
         self.last_log_flush = 0.0
         self.last_flush = time.monotonic()
@@ -148,17 +150,25 @@ class RunLoop:
                     if self._needs_commit(batch):
                         self._flush()
                     self._submit(batch)
+                    self._follow(batch)
                 waited = time.monotonic() - self.last_flush
                 timeout = max(0.0, _FLUSH_EVERY - waited) if self.batch else self.poll
                 events = self.executor.wait(timeout)
+                started: list[int] = []
                 for event in events:
                     if isinstance(event, Started):
                         self.started_any = True
                         self._update(
                             event.task_id, state=RunState.RUNNING, start_time=event.time, host=event.host, attempt=1
                         )
+                        if event.task_id in self.following:
+                            self._consumed(self.following.pop(event.task_id))
+                        started.append(event.task_id)
+                    elif isinstance(event, Released):
+                        self._released(event.task_id)
                     else:
                         self._finished(event)
+                self._follow(started)
                 self._pump_logs()
                 if not events or time.monotonic() - self.last_flush >= _FLUSH_EVERY or len(self.batch) >= 512:
                     self._flush()
@@ -288,6 +298,8 @@ class RunLoop:
     # ------------------------------------------------------------ tasks
 
     def _log_file(self, tid: int, stream: str) -> str:
+        if self.log_dir is not None:  # the store's layout, <dir>/<task>.<stream>, without a Path per file
+            return f"{self.log_dir}/{tid}.{stream}"
         path = self.store.log_path(self.run_id, tid, stream)
         if path is None:
             if self.temp_dir is None:
@@ -297,6 +309,8 @@ class RunLoop:
         elif path.parent not in self.log_dirs:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.log_dirs.add(path.parent)
+            if path.name == f"{tid}.{stream}":
+                self.log_dir = str(path.parent)
         return str(path)
 
     def _append_line(self, tid: int, text: str) -> None:
@@ -337,44 +351,80 @@ class RunLoop:
             for d in self.tasks[tid].dependencies
         )
 
+    def _consumed(self, ref: int) -> None:
+        """One more consumer of ``ref`` has its value: drop the value after the last one."""
+        self.consumers[ref] -= 1
+        if self.consumers[ref] <= 0:
+            self.values.pop(ref, None)
+
     def _submit(self, ready: list[int]) -> None:
         for tid in ready:
-            t = self.tasks[tid]
             inputs: dict[int, Input] = {}
-            for d in t.dependencies:
+            for d in self.tasks[tid].dependencies:
                 inputs[d] = self._input(d)
-                self.consumers[d] -= 1
-                if self.consumers[d] <= 0:
-                    self.values.pop(d, None)
-            function_bytes, func_key = None, ""
-            if not self.executor.in_process:
-                key = id(t.function)
-                if key not in self.functions:
-                    from .versions import dump_code
-
-                    code = dump_code(t.function, [t.function])
-                    self.functions[key] = (code, hashlib.sha1(code).hexdigest())
-                function_bytes, func_key = self.functions[key]
-            job = Job(
-                run_id=self.run_id,
-                task_id=tid,
-                name=t.name,
-                attempt=1,
-                func_key=func_key,
-                arguments=t.arguments,
-                inputs=inputs,
-                system={**self.system, "job_name": t.name},
-                env_vars=t.env_vars,
-                stdout=self._log_file(tid, "stdout"),
-                stderr=self._log_file(tid, "stderr"),
-                staging_dir=str(self.staging) if self.staging is not None else None,
-                clock=self.clock,
-                function=t.function if self.executor.in_process else None,
-                function_bytes=function_bytes,
-                resources=t.resources,
-            )
-            self.executor.submit(job)
+                self._consumed(d)
+            self.executor.submit(self._job(tid, inputs))
             self.active.add(tid)
+
+    def _follow(self, submitted: list[int]) -> None:
+        """Hand the executor, for each task just submitted, its first child that has no other upstream task, to run
+        right after it on its worker (no round trip through this loop per link of a chain). The child's start is
+        reported only after the task's completion, so both are recorded together, completion first."""
+        submit_after = getattr(self.executor, "submit_after", None)
+        if submit_after is None:
+            return
+        for tid in submitted:
+            while len(self.active) < self.in_flight:  # down the chain, past the links already submitted
+                child = next((c for c in self.children[tid] if len(self.tasks[c].dependencies) == 1), None)
+                if child is None or child not in self.waiting:
+                    break
+                if child not in self.active:
+                    if self.waiting[child] != 1 or not submit_after(self._job(child, {tid: ("follow", None)}), tid):
+                        break
+                    self.active.add(child)
+                    self.following[child] = tid
+                tid = child
+
+    def _released(self, tid: int) -> None:
+        """A job submitted to follow its upstream task came back unstarted: it is submitted as any other."""
+        if tid not in self.active or tid not in self.following:
+            return
+        self.active.discard(tid)
+        del self.following[tid]
+        if self.waiting.get(tid) == 0:
+            self.ready.append(tid)
+            self.fresh.add(tid)
+            self._update(tid, state=RunState.PENDING)
+
+    def _job(self, tid: int, inputs: dict[int, Input]) -> Job:
+        t = self.tasks[tid]
+        function_bytes, func_key = None, ""
+        if not self.executor.in_process:
+            key = id(t.function)
+            if key not in self.functions:
+                from .versions import dump_code
+
+                code = dump_code(t.function, [t.function])
+                self.functions[key] = (code, hashlib.sha1(code).hexdigest())
+            function_bytes, func_key = self.functions[key]
+        return Job(
+            run_id=self.run_id,
+            task_id=tid,
+            name=t.name,
+            attempt=1,
+            func_key=func_key,
+            arguments=t.arguments,
+            inputs=inputs,
+            system={**self.system, "job_name": t.name},
+            env_vars=t.env_vars,
+            stdout=self._log_file(tid, "stdout"),
+            stderr=self._log_file(tid, "stderr"),
+            staging_dir=str(self.staging) if self.staging is not None else None,
+            clock=self.clock,
+            function=t.function if self.executor.in_process else None,
+            function_bytes=function_bytes,
+            resources=t.resources,
+        )
 
     def _finished(self, outcome: Outcome) -> None:
         tid = outcome.task_id
@@ -402,7 +452,7 @@ class RunLoop:
             for child in self.children[tid]:
                 if child in self.waiting:
                     self.waiting[child] -= 1
-                    if self.waiting[child] == 0:
+                    if self.waiting[child] == 0 and child not in self.active:  # (else it follows this task)
                         self.ready.append(child)
                         self.fresh.add(child)
                         self._update(child, state=RunState.PENDING)
@@ -414,6 +464,8 @@ class RunLoop:
             if down in self.waiting and self.state.get(down) is None:
                 self._update(down, state=RunState.DID_NOT_RUN)
                 del self.waiting[down]
+                if self.following.pop(down, None) is not None:  # the executor drops it: no event comes for it
+                    self.active.discard(down)
 
     # ------------------------------------------------------------ logs of stores without local log files
 

@@ -73,6 +73,7 @@ class Job:
     function: TaskFunction | None = field(default=None, repr=False)  # in-process executors
     function_bytes: bytes | None = field(default=None, repr=False)  # process executors (cloudpickled)
     resources: dict[str, Any] = field(default_factory=dict)  # memory / cpu hints (cluster executors place by them)
+    after: int | None = None  # submit_after: the task this job follows on its worker (its input comes from there)
 
 
 @dataclass

@@ -4,6 +4,7 @@
 // which the dispatcher's cache answers the parts' requests from; afterwards they ask the kernel as the explorer does.
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import { Bus, type Ctx } from "../app";
+import { ConnectionBanner } from "../connection";
 import { DagPanel } from "../dag/dag";
 import { Disposer, h } from "../dom";
 import { LiveLink } from "../live";
@@ -41,11 +42,12 @@ export function renderRun({ model, el }: RenderProps<RunModel>): () => void {
   d.add(() => model.off("msg:custom", onNotice));
 
   const progress = new ProgressLine(model, d);
+  const banner = new ConnectionBanner(ctx);
   const live = new LiveLink(ctx);
   const dag = new DagPanel(ctx);
   const task = new TaskPanel(ctx);
   const body = h("div", { class: "dt-body" }, dag.el, task.el);
-  root.append(progress.el, live.note, body);
+  root.append(progress.el, banner.el, live.note, body);
   el.appendChild(root);
   d.add(() => root.remove());
   return () => d.dispose();

@@ -189,3 +189,37 @@ def test_http_store_overview_equals_the_served_store(filled: SqliteRunStore, ser
         assert remote.next_cursor is not None
         rest = served.workflow_overview("prod", sort=sort, limit=2, cursor=remote.next_cursor, now=NOW)
         assert len(rest.workflows) == 1
+
+
+def test_median_durations_are_read_from_the_completed_runs_index_alone(filled: SqliteRunStore) -> None:
+    from datatailr_jupyter.store import _overview
+
+    conn = filled._conn()
+    plan = " ".join(
+        str(row[-1])
+        for row in conn.execute(
+            "EXPLAIN QUERY PLAN " + _overview._DURATIONS, {"ids": "[1, 2, 3, 4]", "env": "prod", "t": 0}
+        )
+    )
+    assert "COVERING INDEX runs_completed_times" in plan, plan
+
+
+def test_a_version_2_store_gains_the_index_and_keeps_its_overview(filled: SqliteRunStore) -> None:
+    import sqlite3
+
+    from datatailr_jupyter.store import _schema
+
+    before = filled.workflow_overview("prod", sort="median_duration", now=NOW)
+    root = filled.path
+    filled.close()
+    conn = sqlite3.connect(root / "runs.db")  # back to v2, as an older datatailr_jupyter left it
+    conn.executescript("DROP INDEX runs_completed_times; PRAGMA user_version = 2;")
+    conn.close()
+    reopened = SqliteRunStore(root)
+    try:
+        assert reopened.workflow_overview("prod", sort="median_duration", now=NOW) == before
+        names = {r[0] for r in reopened._conn().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "runs_completed_times" in names
+        assert reopened._conn().execute("PRAGMA user_version").fetchone()[0] == _schema.SCHEMA_VERSION == 3
+    finally:
+        reopened.close()

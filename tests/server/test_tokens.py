@@ -79,12 +79,14 @@ def test_a_store_of_schema_version_1_opens_migrated_with_its_runs(tmp_path: Path
     run = new_run(store)
     store.close()
     conn = sqlite3.connect(root / "runs.db")  # back to v1, as an older datatailr_jupyter left it
-    conn.executescript("DROP TABLE api_tokens; DROP TABLE idempotency_keys; PRAGMA user_version = 1;")
+    conn.executescript(
+        "DROP INDEX runs_completed_times; DROP TABLE api_tokens; DROP TABLE idempotency_keys; PRAGMA user_version = 1;"
+    )
     conn.close()
     reopened = SqliteRunStore(root)
     assert reopened.get_run(run.run_id).run == run and reopened.list_runs(RunQuery()).total == 1
     assert create_token(reopened, "after-upgrade")
     conn = sqlite3.connect(root / "runs.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == _schema.SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == _schema.SCHEMA_VERSION == 3
     conn.close()
     reopened.close()

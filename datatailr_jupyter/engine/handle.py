@@ -177,7 +177,7 @@ class RunHandle:
             runmonitor = import_module("datatailr_jupyter.explorer.runmonitor")
             if runmonitor.shown_in_this_cell(self._shown):
                 return
-            monitor = runmonitor.view_of(self.store, self.run_id, self._shown)
+            monitor = runmonitor.view_of(self.store, self.run_id)
         if monitor is not None:
             display(monitor)
         else:

@@ -244,13 +244,11 @@ def display_run(store: RunStore, run_id: int) -> RunMonitor | None:
     return monitor
 
 
-def view_of(store: RunStore, run_id: int, shown: object = None) -> RunMonitor | None:
-    """What a RunHandle displays in a notebook: the monitor already shown for the run (if still open), else a new
-    one; None where runs are not shown as widgets (a terminal, plain Python, ``show_runs`` off)."""
+def view_of(store: RunStore, run_id: int) -> RunMonitor | None:
+    """What a RunHandle displays in a notebook: a new RunMonitor of the run (a view of its own, nothing selected);
+    None where runs are not shown as widgets (a terminal, plain Python, ``show_runs`` off)."""
     if not notebook_display():
         return None
-    if isinstance(shown, RunMonitor) and shown.comm is not None:
-        return shown
     return RunMonitor(run_id, store=store)
 
 

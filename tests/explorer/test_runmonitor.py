@@ -165,9 +165,11 @@ def test_the_handle_shows_the_run_view_later_but_not_twice_in_its_own_cell(kerne
     same_cell = execute(kernel, "monitored(local_run=True)")
     assert len(displayed_widgets(same_cell)) == 1  # the live monitor; the returned handle adds nothing
     assert not [m for m in same_cell if m["msg_type"] == "execute_result"]
-    later = execute(kernel, "h")
+    live = displayed_widgets(same_cell)[0][WIDGET]["model_id"]
+    later = execute(kernel, "h = _\nh")
     widgets = displayed_widgets(later)
     assert len(widgets) == 1 and "RunMonitor" in widgets[0]["text/plain"] and "completed" in widgets[0]["text/plain"]
+    assert widgets[0][WIDGET]["model_id"] != live  # a view of its own: a task clicked there is not clicked here
 
 
 def test_show_runs_off_shows_the_html_summary_and_no_widget(kernel: BlockingKernelClient) -> None:

@@ -81,18 +81,21 @@ class Transport:
         )
         if url.startswith("https:"):
             options.update(cert_reqs="CERT_REQUIRED", ca_certs=_ca_bundle())
-        proxy = _proxy_for(url)
-        self._closers: list[Callable[[], None]] = []
+        self._options = options
+        self._open_pool()
+
+    def _open_pool(self) -> None:
+        proxy = _proxy_for(self.url)
         if proxy:
-            manager = urllib3.ProxyManager(proxy, num_pools=2, **options)
+            manager = urllib3.ProxyManager(proxy, num_pools=2, **self._options)
             self._open: Callable[..., urllib3.BaseHTTPResponse] = manager.urlopen
-            self._base = url
-            self._closers.append(manager.clear)
+            self._base = self.url
+            self._close: Callable[[], None] = manager.clear
         else:  # the server's own pool, asked with paths: no per-call URL parsing nor pool lookup
-            pool = urllib3.connection_from_url(url, **options)
+            pool = urllib3.connection_from_url(self.url, **self._options)
             self._open = pool.urlopen
-            self._base = urlsplit(url).path
-            self._closers.append(pool.close)
+            self._base = urlsplit(self.url).path
+            self._close = pool.close
 
     def send(
         self,
@@ -132,8 +135,10 @@ class Transport:
             ) from None
 
     def close(self) -> None:
-        for close in self._closers:
-            close()
+        """Close the connections; a later call opens new ones (as a requests session did)."""
+        close = self._close
+        self._open_pool()
+        close()
 
 
 def _proxy_for(url: str) -> str | None:

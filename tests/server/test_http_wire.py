@@ -1,0 +1,105 @@
+"""HttpRunStore's transport against small real servers: retries on 429/503 with Retry-After, one clear error for a
+refused connection and another for a server that never answers, POSTs not repeated, and reuse after close()."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from datatailr_jupyter.errors import StoreError, StoreUnavailableError
+from datatailr_jupyter.store.http import HttpRunStore
+
+from .conftest import Served
+from .live import free_port
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """Answers each request with the next (status, headers) of the server's script, then 200 ["dev"]."""
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.command, self.path))  # type: ignore[attr-defined]
+        script: list[tuple[int, dict[str, str]]] = self.server.script  # type: ignore[attr-defined]
+        status, headers = script.pop(0) if script else (200, {})
+        body = json.dumps(["dev"] if status == 200 else {"error": {"type": "X", "message": "busy"}}).encode()
+        self.send_response(status)
+        for k, v in {**headers, "Content-Type": "application/json", "Content-Length": str(len(body))}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def scripted() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    server.script, server.seen = [], []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_read_is_retried_on_429_and_503_after_their_retry_after(scripted: ThreadingHTTPServer) -> None:
+    scripted.script.extend([(429, {"Retry-After": "1"}), (503, {})])  # type: ignore[attr-defined]
+    store = HttpRunStore(url(scripted), backoff=0.01)
+    started = time.monotonic()
+    assert store.list_envs() == ["dev"]
+    assert time.monotonic() - started >= 1.0  # waited as the 429 asked
+    assert len(scripted.seen) == 3  # type: ignore[attr-defined]
+    store.close()
+
+
+def test_a_server_still_busy_after_the_retries_gives_a_clear_error(scripted: ThreadingHTTPServer) -> None:
+    scripted.script.extend([(503, {})] * 3)  # type: ignore[attr-defined]
+    store = HttpRunStore(url(scripted), attempts=2, backoff=0.01)
+    with pytest.raises(StoreUnavailableError, match="is unavailable: busy"):
+        store.list_envs()
+    assert len(scripted.seen) == 3  # type: ignore[attr-defined]
+
+
+def test_a_write_that_reached_the_server_is_not_sent_again(scripted: ThreadingHTTPServer) -> None:
+    scripted.script.append((503, {}))  # type: ignore[attr-defined]
+    store = HttpRunStore(url(scripted), backoff=0.01)
+    with pytest.raises(StoreError):
+        store.recover()
+    assert scripted.seen == [("POST", "/v1/recover")]  # type: ignore[attr-defined]
+
+
+def test_a_refused_connection_says_the_server_is_not_reachable() -> None:
+    store = HttpRunStore(f"http://127.0.0.1:{free_port()}", attempts=1, backoff=0.01)
+    with pytest.raises(StoreUnavailableError, match=r"not reachable \(Connection refused\): is `dt serve` running\?"):
+        store.list_envs()
+
+
+def test_a_server_that_never_answers_times_out_with_a_clear_error() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        store = HttpRunStore(f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=(1.0, 0.3), attempts=0)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=r"did not answer within 0.3 s"):
+            store.list_envs()
+        assert time.monotonic() - started < 5
+
+
+def test_a_closed_store_opens_new_connections_on_its_next_call(served: Served) -> None:
+    client = served.client("read")
+    assert client.list_envs() == []
+    client.close()
+    assert client.list_envs() == []
+    client.close()

@@ -19,8 +19,9 @@ from datatailr_jupyter.store.protocols import NewRun, RunUpdate, TaskUpdate
 
 from .conftest import SALES, SALES_TASKS, T0, Built
 
-QUERY = {"workflow": "daily-sales-report", "env": "prod", "start": "", "end": "", "states": [], "cursor": None,
-         "limit": 25}  # fmt: skip
+QUERY: dict[str, Any] = {
+    "workflow": "daily-sales-report", "env": "prod", "start": "", "end": "", "states": [], "cursor": None, "limit": 25
+}  # fmt: skip
 
 
 class Sink:

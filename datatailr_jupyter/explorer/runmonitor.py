@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -201,15 +202,18 @@ class RunMonitor(Explorer):
 
 
 def notebook_display() -> bool:
-    """Whether runs show as a RunMonitor here: an IPython kernel (not a terminal, not a worker process) runs this on
-    its main thread, and ``show_runs`` (DT_SHOW_RUNS, else the config file) is not turned off."""
+    """Whether runs show as a RunMonitor here: an IPython kernel (not a terminal, not a worker or a fork of the kernel)
+    runs this on its main thread, and ``show_runs`` (DT_SHOW_RUNS, else the config file) is not turned off."""
     if "ipykernel" not in sys.modules or threading.current_thread() is not threading.main_thread():
         return False
     from IPython import get_ipython
 
     shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
         return False
+    if getattr(getattr(kernel, "session", None), "pid", os.getpid()) != os.getpid():
+        return False  # a process forked from the kernel: its messages would not reach the notebook
     from ..settings import resolve_show_runs
 
     try:

@@ -182,6 +182,31 @@ def test_show_runs_off_shows_the_html_summary_and_no_widget(kernel: BlockingKern
         execute(kernel, "os.environ.pop('DT_SHOW_RUNS', None)")
 
 
+def test_only_the_kernels_main_thread_shows_runs_not_its_threads_or_forks(kernel: BlockingKernelClient) -> None:
+    code = textwrap.dedent(
+        """
+        import os, threading
+        from datatailr_jupyter.explorer.runmonitor import notebook_display
+        seen = {"main": notebook_display()}
+        worker = threading.Thread(target=lambda: seen.update(thread=notebook_display()))
+        worker.start(); worker.join()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, b"1" if notebook_display() else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        seen["fork"] = os.read(r, 1) == b"1"
+        print(sorted(seen.items()))
+        """
+    )
+    out = execute(kernel, code)
+    stdout = "".join(
+        m["content"]["text"] for m in out if m["msg_type"] == "stream" and m["content"]["name"] == "stdout"
+    )
+    assert stdout.strip() == "[('fork', False), ('main', True), ('thread', False)]"
+
+
 def test_plain_python_runs_show_nothing_and_import_nothing_of_the_explorer(tmp_path: Path) -> None:
     script = FLOW + textwrap.dedent(
         """

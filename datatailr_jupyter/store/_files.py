@@ -219,11 +219,12 @@ class StoreFiles:
         staging file is renamed into results/<run>/<task>.<ext> and the directory fsynced."""
         if (result.data is None) == (result.path is None):
             raise InvalidArgumentError(f"the result of task {task_id} must have exactly one of data or path")
-        final = self.result_path(run_id, task_id, result.meta.codec)
         origin: Path | None = None
         if result.data is not None:
             data = bytes(result.data)
-            meta = replace(result.meta, bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+            meta, digest = result.meta, hashlib.sha256(data).hexdigest()
+            if meta.bytes != len(data) or meta.sha256 != digest:
+                meta = replace(meta, bytes=len(data), sha256=digest)
             if len(data) <= INLINE_MAX:
                 return Placed(meta, data)
             source = self.staging / f"{uuid.uuid4().hex}.part"
@@ -249,6 +250,7 @@ class StoreFiles:
                 )
             meta = result.meta if result.meta.sha256 else replace(result.meta, sha256=file_sha256(source))
             origin = source
+        final = self.result_path(run_id, task_id, result.meta.codec)
         created = not final.parent.exists()
         final.parent.mkdir(exist_ok=True)
         if created:

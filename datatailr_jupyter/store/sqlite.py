@@ -381,14 +381,22 @@ class SqliteRunStore:
     def update_tasks(self, run_id: int, updates: Sequence[TaskUpdate]) -> None:
         updates = list(updates)
         conn = self._conn()
-        for u in updates:  # check before any file moves (the transaction checks every task again)
-            if u.result is None and u.reused_from_run is None:
-                continue
-            (meta,) = q.task_row(conn, run_id, u.task_id, self.label, "result_meta")
-            if meta is not None and (u.result is not None or u.reused_from_run is not None):
-                raise StoreError(
-                    f"task {u.task_id} of run {run_id} already has a result; results are never overwritten"
-                )
+        # Checked before any file moves (the transaction checks every task again): one query per 500 tasks.
+        ids = sorted({u.task_id for u in updates if u.result is not None or u.reused_from_run is not None})
+        metas: dict[int, Any] = {}
+        for at in range(0, len(ids), 500):
+            chunk = ids[at : at + 500]
+            marks = ",".join("?" * len(chunk))
+            metas.update(
+                conn.execute(
+                    f"SELECT task_id, result_meta FROM tasks WHERE run_id = ? AND task_id IN ({marks})",  # noqa: S608
+                    (run_id, *chunk),
+                ).fetchall()
+            )
+        for tid in ids:
+            meta = metas[tid] if tid in metas else q.task_row(conn, run_id, tid, self.label, "result_meta")[0]
+            if meta is not None:
+                raise StoreError(f"task {tid} of run {run_id} already has a result; results are never overwritten")
         if self._readonly:
             raise StoreError(self._read_only_message())
         moved: Moved = []

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from datatailr_jupyter import Client, connect
+from datatailr_jupyter.engine.launch import engine_owner
 from datatailr_jupyter.errors import InvalidArgumentError
 from datatailr_jupyter.explorer.handlers import dispatch
 from datatailr_jupyter.explorer.live import TAIL_BYTES, LiveFeed, Subscription, parse_subscription
@@ -56,8 +57,9 @@ def feed(client: Client) -> Iterator[tuple[LiveFeed, Sink]]:
 
 
 def _start_run(client: Client) -> int:
-    run = client.store.create_run(NewRun(workflow=SALES, env="prod", job_version=1, tasks=SALES_TASKS,
-                                         submit_time=T0 + timedelta(days=30)))  # fmt: skip
+    new = NewRun(workflow=SALES, env="prod", job_version=1, tasks=SALES_TASKS, submit_time=T0 + timedelta(days=30),
+                 owner=engine_owner())  # fmt: skip  # this process: never taken for a dead engine's run
+    run = client.store.create_run(new)
     return run.run_id
 
 

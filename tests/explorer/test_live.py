@@ -216,3 +216,15 @@ def test_it_slows_down_after_a_quiet_minute(client: Client) -> None:
 def test_a_malformed_subscription_says_what_is_wrong(payload: Any, message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         parse_subscription(payload)
+
+
+def test_an_explorer_starts_its_feed_on_subscribe_and_stops_it_on_close(client: Client) -> None:
+    from datatailr_jupyter.explorer.widget import Explorer
+
+    explorer = Explorer(client=client, workflow=SALES, env="prod")
+    payload = {"list_runs": QUERY, "env": "prod", "run_id": 0, "visible": True}
+    explorer._on_custom_message(explorer, {"kind": "live-subscribe", "payload": payload}, [])
+    feed = explorer._live
+    assert feed.running
+    explorer.close()
+    assert not feed.running

@@ -63,7 +63,10 @@ class LeanApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.lean is not None and scope["type"] == "http":
-            answer = lean_answer(self.lean, scope)
+            try:
+                answer = lean_answer(self.lean, scope)
+            except Exception:  # FastAPI meets the same failure and answers it as JSON
+                answer = None
             if answer is not None:
                 headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", _JSON)]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})

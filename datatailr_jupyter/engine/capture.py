@@ -1,24 +1,24 @@
-"""Log capture for one task: stdout and stderr into the task's log files, at the file-descriptor level.
+"""Log capture for one task: stdout and stderr into the task's log files.
 
 In worker processes and inline, descriptors 1 and 2 are redirected with ``os.dup2`` while the task runs, so
 output of C extensions and subprocesses is captured too. Standard output goes straight into the task's stdout
-log (which always exists: the engine's start and end lines are written there). Standard error goes into a
-per-process spool file that a watcher thread copies into the task's stderr log every 0.2 s, so the stderr log
-is created only for tasks that write to stderr (creating a file is the most expensive step of a short task)
-and can still be read while the task runs. If a worker process dies, the engine copies what its spool holds
-(e.g. a segfault's traceback). In threads, ``sys.stdout`` / ``sys.stderr`` are routed per thread (Python-level
-output, logging's stream handlers) and the stderr log is opened on first write; a subprocess a task starts with
-``subprocess`` (Popen, run, check_output) inherits the task's log instead of the process's descriptors unless it
-is given its own (output written by C code to descriptors 1 and 2 is not captured in threads).
+log (created when the task starts: the engine's start and end lines are written there). Standard error goes into
+a per-process spool file that a watcher thread copies into the task's stderr log every 0.2 s, so the stderr log
+is created only for tasks that write to stderr and can still be read while the task runs. If a worker process
+dies, the engine copies what its spool holds (e.g. a segfault's traceback). In threads, ``sys.stdout`` /
+``sys.stderr`` are routed per thread (Python-level output, logging's stream handlers) and both logs are created
+on their first write (logcap.LazyLog: creating a file costs more than a short task; the engine's start and end
+lines wait in memory until the task writes, and a task that never writes and does not fail has no log file); a
+subprocess a task starts with ``subprocess`` (Popen, run, check_output) inherits the task's logs instead of the
+process's descriptors unless it is given its own (output written by C code to descriptors 1 and 2 is not
+captured in threads).
 
 In worker processes ``sys.stdout`` is block-buffered (a line-buffered stream costs a system call per printed
 line); the watcher thread below flushes it every 0.05 s while a task runs, so a running task's log can be tailed.
 
-Logs are capped at ``max_log_bytes()`` (DT_RUNS_MAX_LOG_BYTES, default 1 GiB) so a chatty task cannot fill the
-disk: a capped log keeps its first half and its latest bytes, with one line between them saying how many bytes
-were left out (:class:`CappedLog`). Standard output goes straight to its file until it reaches half the cap; then
-a watcher points the task's descriptor at a pipe whose reader writes through a CappedLog. The engine's own
-lines are best effort: a full disk fails the task's writes, never the worker.
+Logs are capped (logcap.py). Standard output of the fd modes goes straight to its file until it reaches half the
+cap; then a watcher points the task's descriptor at a pipe whose reader writes through a CappedLog. The engine's
+own lines are best effort: a full disk fails the task's writes, never the worker.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from .logcap import DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES_ENV, CappedLog, LazyLog, max_log_bytes
+
 __all__ = [
     "DEFAULT_MAX_LOG_BYTES",
     "MAX_LOG_BYTES_ENV",
@@ -49,126 +51,6 @@ __all__ = [
 ]
 
 _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-_SYSTEM_PREFIX = "\u27e6dt\u27e7 "  # workers.SYSTEM_LINE_PREFIX ("⟦dt⟧ ")
-
-MAX_LOG_BYTES_ENV = "DT_RUNS_MAX_LOG_BYTES"
-DEFAULT_MAX_LOG_BYTES = 1 << 30
-MIN_LOG_BYTES = 4096
-_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
-
-
-def max_log_bytes(value: str | None = None) -> int:
-    """The cap on each task log: ``value`` or $DT_RUNS_MAX_LOG_BYTES (bytes, or with a K/M/G suffix), else 1 GiB.
-    An unreadable value falls back to the default (a task must not fail over a log setting)."""
-    raw = (os.environ.get(MAX_LOG_BYTES_ENV, "") if value is None else value).strip().lower().replace("_", "")
-    number = raw.rstrip("kmgb")
-    try:
-        cap = int(number) * _UNITS[raw[len(number) :]]
-    except (ValueError, KeyError):
-        return DEFAULT_MAX_LOG_BYTES
-    return max(MIN_LOG_BYTES, cap)
-
-
-class CappedLog:
-    """One writer's log file, capped: the first ``cap // 2`` bytes stay; past them the file keeps only the latest
-    bytes (between ``cap // 4`` and ``cap // 2`` of them, starting on a line), after a marker line saying how many
-    bytes were omitted. The file never grows beyond about ``cap``. A file that already holds more than the head
-    when this object takes it over (stdout before the watcher noticed) is cut back the same way at once."""
-
-    def __init__(self, fd: int, cap: int) -> None:
-        self.fd = fd  # read-write, not O_APPEND: this object writes at its own offsets
-        self.cap = cap
-        self.head = cap // 2
-        self.keep = max(1, cap // 4)
-        self.size = os.fstat(fd).st_size
-        self.ends_line = self.size == 0 or os.pread(fd, 1, self.size - 1) == b"\n"
-        self.tail_at: int | None = None  # where the kept tail starts, once past the head
-        self.head_end = 0
-        self.lead = b""  # a newline before the marker when the head ends inside a line
-        self.omitted = 0
-        self.lock = threading.Lock()
-        self._past_head()
-
-    def _past_head(self) -> None:
-        """When the file already passed the head, what lies beyond it is tail (cut back if too long)."""
-        if self.tail_at is None and self.size > self.head:
-            window = max(0, self.head - (1 << 16))
-            newline = os.pread(self.fd, self.head - window, window).rfind(b"\n")
-            self.tail_at = self.head_end = window + newline + 1 if newline >= 0 else self.head
-            self.lead = b"" if newline >= 0 else b"\n"
-        if self.tail_at is not None and self.size - self.tail_at > 2 * self.keep:
-            self._compact()
-
-    def _sync(self) -> None:
-        """Count bytes the task appended to the file itself while this object took it over (a write in flight
-        when its descriptor was switched to the pipe)."""
-        actual = os.fstat(self.fd).st_size
-        if actual > self.size:
-            self.size = actual
-            self.ends_line = os.pread(self.fd, 1, actual - 1) == b"\n"
-            self._past_head()
-
-    def write(self, data: bytes) -> None:
-        with self.lock:
-            self._sync()
-            if self.tail_at is None:
-                room = self.head - self.size
-                if room >= len(data):
-                    self._append(data)
-                    return
-                if room > 0:  # end the head on a line: the last whole line that fits, or a cut line's first part
-                    cut = data.rfind(b"\n", 0, room) + 1 or (0 if self.ends_line else room)
-                    self._append(data[:cut])
-                    data = data[cut:]
-                self.tail_at = self.head_end = self.size
-                self.lead = b"" if self.ends_line else b"\n"
-            self._append(data)
-            if self.size - self.tail_at > 2 * self.keep:
-                self._compact()
-
-    def _append(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self.fd, view, self.size)
-            self.size += written
-            view = view[written:]
-        if data:
-            self.ends_line = data.endswith(b"\n")
-
-    def marker(self) -> bytes:
-        return (
-            f"{_SYSTEM_PREFIX}\u2026 {self.omitted:,} bytes omitted \u2026 (this log keeps its first and last bytes; "
-            f"the cap is {self.cap:,} bytes, set by {MAX_LOG_BYTES_ENV})\n"
-        ).encode()
-
-    def _compact(self) -> None:
-        """Keep the latest ``keep`` bytes (from a line start when one is near), after the head and the marker."""
-        assert self.tail_at is not None
-        start = self.size - self.keep
-        probe = os.pread(self.fd, min(1 << 16, self.keep), start)
-        newline = probe.find(b"\n")
-        if 0 <= newline < len(probe) - 1:
-            start += newline + 1
-        self.omitted += start - self.tail_at
-        marker = self.lead + self.marker()
-        dst = self.head_end + len(marker)
-        pos = start
-        while pos < self.size:  # dst < pos: a forward copy never overwrites bytes not read yet
-            chunk = os.pread(self.fd, min(1 << 20, self.size - pos), pos)
-            os.pwrite(self.fd, chunk, dst)
-            pos += len(chunk)
-            dst += len(chunk)
-        os.pwrite(self.fd, marker, self.head_end)
-        os.ftruncate(self.fd, dst)
-        self.size = dst
-        self.tail_at = self.head_end + len(marker)
-
-    def close(self) -> None:
-        with self.lock:
-            try:
-                self._sync()
-            finally:
-                os.close(self.fd)
 
 
 def _open_text(fd: int) -> TextIO:
@@ -268,30 +150,6 @@ def process_spool(path: str | None = None) -> StderrSpool:
         return _SPOOL
 
 
-class _LazyText(io.TextIOBase):
-    """A text stream into a capped log file that is created on the first write."""
-
-    def __init__(self, path: str, cap: int) -> None:
-        self.path = path
-        self.cap = cap
-        self.log: CappedLog | None = None
-
-    def write(self, text: str) -> int:
-        if self.log is None:
-            self.log = CappedLog(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), self.cap)
-        self.log.write(text.encode("utf-8", "replace"))
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.log is not None:
-            self.log.close()
-            self.log = None
-        super().close()
-
-
 class _Pump:
     """Copies what a task writes into a pipe to its capped log, in a thread, until every writer has closed it."""
 
@@ -367,10 +225,12 @@ class Capture:
         self.mode = mode
         self.cap = max_log_bytes()
         self.stdout_path = stdout
-        self.out_fd = os.open(stdout, _APPEND, 0o644)
+        self.out_fd = -1  # fd modes: the stdout log, created at once (descriptor 1 points there)
         self.out: TextIO | None = None
         self.err: TextIO | None = None
-        self.lazy_err: _LazyText | None = None
+        self.lazy_out: LazyLog | None = None  # thread mode: both logs are created on their first write
+        self.lazy_err: LazyLog | None = None
+        self.child_out = -1  # thread mode: a descriptor appending to the stdout log, for subprocesses
         self.spool: StderrSpool | None = None
         self.lock = threading.Lock()  # held to change where descriptors point
         self.child_err: tuple[int, threading.Thread] | None = None  # thread mode: a pipe for subprocesses' stderr
@@ -378,11 +238,17 @@ class Capture:
         self.closed = False
         self.pump: _Pump | None = None
         if mode == "thread":
-            self.lazy_err = _LazyText(stderr, self.cap)
+            self.lazy_out, self.lazy_err = LazyLog(stdout, self.cap), LazyLog(stderr, self.cap)
         else:
+            self.out_fd = os.open(stdout, _APPEND, 0o644)
             self.spool = process_spool()
             self.spool.begin(stderr, self.cap)
-        _WATCHER.add(self)
+            _WATCHER.add(self)
+
+    def keep(self) -> None:
+        """Keep the engine's lines even if the task writes nothing (thread mode drops them then): it failed."""
+        if self.lazy_out is not None:
+            self.lazy_out.keep = True
 
     def check_size(self) -> None:
         """Past half the cap, send stdout through a pipe into a CappedLog (called by the watcher thread)."""
@@ -403,7 +269,10 @@ class Capture:
         """An engine line: best effort (a full disk fails the task's own writes, not the engine's)."""
         self.flush()
         try:
-            os.write(self.out_fd, data)
+            if self.lazy_out is not None:
+                self.lazy_out.system(data)
+            else:
+                os.write(self.out_fd, data)
         except OSError:
             pass
 
@@ -418,12 +287,20 @@ class Capture:
             pass
 
     def flush(self) -> None:
-        for stream in (sys.stdout, sys.stderr, self.out, self.err, self.lazy_err):
+        for stream in (sys.stdout, sys.stderr, self.out, self.err):
             try:
                 if stream is not None:
                     stream.flush()
             except (OSError, ValueError):
                 pass
+
+    def child_stdout(self) -> int:
+        """Thread mode: a descriptor appending to this task's stdout log, for its subprocesses."""
+        with self.lock:
+            if self.child_out < 0:
+                assert self.lazy_out is not None
+                self.child_out = self.lazy_out.append_fd()
+            return self.child_out
 
     def child_stderr(self) -> int:
         """Thread mode: the write end of a pipe copied into this task's stderr log, for its subprocesses."""
@@ -451,9 +328,8 @@ class Capture:
     @contextmanager
     def redirect(self) -> Iterator[None]:
         if self.mode == "thread":
-            self.out = _open_text(self.out_fd)
             _ROUTER.ensure()
-            _ROUTER.set(self.out, self.lazy_err)  # type: ignore[arg-type]
+            _ROUTER.set(self.lazy_out, self.lazy_err)  # type: ignore[arg-type]
             _ROUTER.local.capture = self
             try:
                 yield
@@ -487,6 +363,9 @@ class Capture:
 
     def close(self) -> None:
         self.flush()
+        if self.lazy_out is not None:
+            self._close_thread_logs()
+            return
         _WATCHER.discard(self)
         with self.lock:
             self.closed = True
@@ -496,13 +375,20 @@ class Capture:
             os.close(self.out_fd)  # with it, the pipe's last writer in this process when stdout was capped
         if self.pump is not None:
             self.pump.finish(timeout=10.0)
+        if self.spool is not None:
+            self.spool.end()
+
+    def _close_thread_logs(self) -> None:
+        with self.lock:
+            self.closed = True
+        if self.child_out >= 0:
+            os.close(self.child_out)
         if self.child_err is not None:
             os.close(self.child_err[0])
             self.child_err[1].join(10.0)  # a subprocess still running keeps the pipe: it goes on alone
-        if self.spool is not None:
-            self.spool.end()
-        if self.lazy_err is not None:
-            self.lazy_err.close()
+        for lazy in (self.lazy_err, self.lazy_out):
+            if lazy is not None:
+                lazy.close()
 
 
 class _ThreadRouter(io.TextIOBase):
@@ -570,7 +456,7 @@ def _routed_popen_init(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -
     capture: Capture | None = getattr(_ROUTER.local, "capture", None)
     if capture is not None and len(args) <= 4 and not capture.closed:  # stdout/stderr not given by position
         if kwargs.get("stdout") is None:
-            kwargs["stdout"] = capture.out_fd
+            kwargs["stdout"] = capture.child_stdout()
         if kwargs.get("stderr") is None:
             kwargs["stderr"] = capture.child_stderr()
     _POPEN_INIT(self, *args, **kwargs)

@@ -254,6 +254,7 @@ def execute(
             except Exception as exc:
                 error = _encode_error(exc, job.name, value)
         if error is not None:
+            capture.keep()
             capture.write_stderr(error.traceback)
         end = job.clock.now()
         seconds = (end - start).total_seconds()

@@ -94,6 +94,7 @@ bench: install-test
 		$(BIN)/python -m bench.bench_engine; $(BIN)/python -m bench.bench_results; $(BIN)/python -m bench.bench_logs; \
 		$(BIN)/python -m bench.bench_store; $(BIN)/python -m bench.bench_big_results; \
 		$(BIN)/python -m bench.bench_overview; $(BIN)/python -m bench.bench_server; \
+		$(BIN)/python -m bench.bench_remote_explorer --browser; \
 		$(BIN)/python -m bench.bench_explorer; $(BIN)/python -m bench.bench_dask; \
 	else \
 		$(BIN)/python -m bench.bench_engine --quick; \
@@ -102,6 +103,7 @@ bench: install-test
 		$(BIN)/python -m bench.bench_store --runs 100000 --small 10000 --reps 10; \
 		$(BIN)/python -m bench.bench_big_results --mb 100; \
 		$(BIN)/python -m bench.bench_server --seconds 2; \
+		$(BIN)/python -m bench.bench_remote_explorer --runs 10000 --reps 5; \
 	fi
 
 clean:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from datatailr_jupyter.cli import main
@@ -12,7 +14,9 @@ def test_runs_and_run_and_logs(store_url: str, capsys: pytest.CaptureFixture[str
     assert main(["--store", store_url, "runs", "Daily Sales Report", "--env", "prod", "--limit", "3"]) == 0
     out = capsys.readouterr().out
     assert out.count("Daily Sales Report") == 3
-    run_id = int(out.splitlines()[2].split()[0])
+    header, first, *_ = out.splitlines()
+    assert header.split()[:4] == ["run_id", "workflow", "env", "state"]
+    run_id = int(first.split()[0])
     assert main(["--store", store_url, "run", str(run_id)]) == 0
     assert "calculate_total" in capsys.readouterr().out
     assert main(["--store", store_url, "logs", str(run_id), "calculate_total"]) == 0
@@ -21,7 +25,10 @@ def test_runs_and_run_and_logs(store_url: str, capsys: pytest.CaptureFixture[str
 
 def test_workflows_json(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     assert main(["--store", store_url, "--json", "workflows"]) == 0
-    assert '"name":"Daily Sales Report"' in capsys.readouterr().out
+    listed = json.loads(capsys.readouterr().out)
+    assert [w["name"] for w in listed] == ["Daily Sales Report", "Other Flow"]
+    assert set(listed[0]) == {"name", "key", "env", "n_tasks", "schedule", "latest_version", "n_runs", "last_state",
+                              "last_start_time"}  # fmt: skip
 
 
 @pytest.mark.parametrize(

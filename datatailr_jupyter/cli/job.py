@@ -7,19 +7,22 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
-from ..client import Client
+from ..client import _RUN_COLUMNS, _TASK_COLUMNS, Client, _run_row, _task_row
 from ..errors import VersionNotFoundError, known
 from ..models import RunState, Version
 from ..stored_code import function_source
 from ..terminal import clean
 from .args import MAX_ID, RUN_ID, VERSION, add_common, bounded_int, task_ref
 from .output import Output, Progress, run_progress
+from .table import Table
 
 __all__ = ["add_aliases", "add_job"]
 
 Sub = Any  # argparse's private _SubParsersAction
+
+WORKFLOW_COLUMNS = ("name", "key", "env", "n_tasks", "schedule", "latest_version", "n_runs", "last_state",
+                    "last_start_time")  # fmt: skip
+VERSION_COLUMNS = ("version", "created_at", "tasks", "env", "schedule")
 
 
 def add_job(sub: Sub) -> None:
@@ -112,13 +115,20 @@ def _rerun_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def ls(args: argparse.Namespace, client: Client, out: Output) -> int:
-    out.frame(client.workflows(args.env).drop(columns=["recent_states"]))
+    rows = [
+        {"name": w.name, "key": w.key, "env": w.env, "n_tasks": w.n_tasks, "schedule": w.schedule,
+         "latest_version": w.latest_version, "n_runs": w.n_runs, "last_state": w.last_state,
+         "last_start_time": w.last_start_time}
+        for w in client.workflow_infos(args.env)
+    ]  # fmt: skip
+    out.table(Table.of(rows, WORKFLOW_COLUMNS))
     return 0
 
 
 def runs(args: argparse.Namespace, client: Client, out: Output) -> int:
     workflow = client.find_workflow(args.workflow, args.env).key if args.workflow else None
-    out.frame(client.runs(workflow, args.env, args.since, args.until, args.state or None, args.limit))
+    found = client.iter_runs(workflow, args.env, args.since, args.until, args.state or None, args.limit)
+    out.table(Table.of([_run_row(r) for r in found], _RUN_COLUMNS))
     return 0
 
 
@@ -130,7 +140,8 @@ def show_run(args: argparse.Namespace, client: Client, out: Output) -> int:
     out.text(clean(str(view)))
     if view.summary.error_message:
         out.text(clean(f"error: {view.summary.error_message}"))
-    out.frame(view.tasks.drop(columns=["dependencies"]), False)
+    columns = [c for c in _TASK_COLUMNS if c != "dependencies"]
+    out.table(Table.of([_task_row(t) for t in view.detail.tasks], columns), False)
     return 0
 
 
@@ -147,7 +158,7 @@ def result(args: argparse.Namespace, client: Client, out: Output) -> int:
     return 0
 
 
-def _version_rows(found: list[Version]) -> pd.DataFrame:
+def _version_rows(found: list[Version], columns: tuple[str, ...] = VERSION_COLUMNS) -> Table:
     rows = [
         {
             "version": v.version,
@@ -158,11 +169,11 @@ def _version_rows(found: list[Version]) -> pd.DataFrame:
         }
         for v in found
     ]
-    return pd.DataFrame(rows, columns=["version", "created_at", "tasks", "env", "schedule"]).set_index("version")
+    return Table.of(rows, columns)
 
 
 def versions(args: argparse.Namespace, client: Client, out: Output) -> int:
-    out.frame(_version_rows(client.versions(args.workflow)).drop(columns=["env", "schedule"]))
+    out.table(_version_rows(client.versions(args.workflow), VERSION_COLUMNS[:3]))
     return 0
 
 
@@ -185,7 +196,7 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
     edges = [(names.get(d, str(d)), t["name"]) for t in tasks for d in t.get("dependencies", [])]
     sources = client.version_sources(info.key, target.version) if target else {}
     code = {t["name"]: function_source(sources, str(t.get("function", ""))) for t in tasks}
-    last = client.runs(info.key, args.env, limit=args.runs) if args.runs else None
+    last = [_run_row(r) for r in client.iter_runs(info.key, args.env, limit=args.runs)] if args.runs else None
     deployment = (target.definition.get("deployment") or {}) if target else {}
     if out.as_json:
         out.json({
@@ -197,7 +208,7 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
                        "dependencies": [names.get(d, d) for d in t.get("dependencies", [])]} for t in tasks],
             "edges": edges,
             "code": code,
-            "runs": [] if last is None else last.reset_index().to_dict(orient="records"),
+            "runs": [] if last is None else Table.of(last, _RUN_COLUMNS).records(),
         })  # fmt: skip
         return 0
     out.text(f"workflow {info.name!r} (key {info.key})")
@@ -209,19 +220,19 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
     out.text(f"version {target.version} of {len(found)}, {where}; schedule: {schedule or 'none'}")
     out.text("")
     out.text("tasks:")
-    table = pd.DataFrame(
+    table = Table.of(
         [{"id": t["id"], "name": t["name"], "function": t.get("function", ""),
           "after": ", ".join(names.get(d, str(d)) for d in t.get("dependencies", []))} for t in tasks],
-        columns=["id", "name", "function", "after"],
-    ).set_index("id")  # fmt: skip
-    out.frame(table, False)
+        ["id", "name", "function", "after"],
+    )  # fmt: skip
+    out.table(table, False)
     out.text("")
     out.text("edges:" if edges else "edges: none")
     for up, down in edges:
         out.text(f"  {up} -> {down}")
     out.text("")
     out.text("versions:")
-    out.frame(_version_rows(found), False)
+    out.table(_version_rows(found), False)
     out.text("")
     out.text(f"code of version {target.version}:")
     for name, source in code.items():
@@ -232,7 +243,8 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
     if last is not None:
         out.text("")
         out.text("last runs:")
-        out.frame(last[["workflow", "env", "state", "start_time", "duration_s", "job_version", "trigger"]], False)
+        columns = ["run_id", "workflow", "env", "state", "start_time", "duration_s", "job_version", "trigger"]
+        out.table(Table.of(last, columns), False)
     return 0
 
 
@@ -271,7 +283,9 @@ def rerun(args: argparse.Namespace, client: Client, out: Output) -> int:
         if out.as_json:
             out.json(plan)
         else:
-            out.frame(pd.DataFrame(plan["tasks"]).set_index("task_id"), False)
+            rows = plan["tasks"]
+            columns = list(dict.fromkeys(["task_id", *(key for row in rows for key in row)]))
+            out.table(Table.of(rows, columns), False)
         return 0
     started = client.rerun(args.run_id, version=args.version, full=args.full, from_task=from_task, wait=False)
     if args.no_wait and not client.executes_here:

@@ -6,10 +6,9 @@ import json
 import sys
 from typing import Any
 
-import pandas as pd
-
 from ..models import RunState, RunSummary
 from ..terminal import clean
+from .table import Table
 
 __all__ = ["Output", "Progress", "error", "run_progress"]
 
@@ -34,14 +33,12 @@ class Output:
         """JSON escapes every control character itself."""
         sys.stdout.write(json.dumps(value, default=str) + "\n")
 
-    def frame(self, frame: pd.DataFrame, as_json: bool | None = None) -> None:
+    def table(self, table: Table, as_json: bool | None = None) -> None:
+        """The rows as aligned text, or as a JSON list of records with ``--json`` (``as_json`` overrides it)."""
         if self.as_json if as_json is None else as_json:
-            self.text(frame.reset_index().to_json(orient="records", date_format="iso"))
-        elif frame.empty:
-            self.text("(none)")
+            self.json(table.records())
         else:
-            with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
-                self.text(clean(frame.to_string()))
+            self.text(table.text())
 
 
 def error(message: object) -> None:

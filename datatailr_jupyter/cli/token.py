@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import pandas as pd
-
 from ..client import Client
 from ..errors import ConfigError
 from .args import add_common
 from .output import Output
+from .table import Table
 
 __all__ = ["add_token"]
 
@@ -73,7 +72,7 @@ def create(args: argparse.Namespace, client: Client, out: Output) -> int:
 def ls(args: argparse.Namespace, client: Client, out: Output) -> int:
     found = _tokens_module(client).list_tokens(client.store)
     rows = [{k: getattr(t, k, None) for k in ("name", "role", "prefix", "created_at", "revoked_at")} for t in found]
-    out.frame(pd.DataFrame(rows, columns=["name", "role", "prefix", "created_at", "revoked_at"]).set_index("name"))
+    out.table(Table.of(rows, ["name", "role", "prefix", "created_at", "revoked_at"]))
     return 0
 
 

@@ -44,7 +44,7 @@ from ..models import (
     WorkflowInfo,
     to_wire_time,
 )
-from .http_wire import Answer, Transport, decode_page, decode_summaries
+from .http_wire import Answer, Transport, decode_list, decode_page
 from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, EncodedResult, NewRun, RunUpdate, TaskUpdate, VersionSpec
 
@@ -54,6 +54,8 @@ DEFAULT_TIMEOUT = (5.0, 60.0)
 """Seconds to connect, and to wait for each read of an answer."""
 
 RESULT_META_HEADER = "X-Result-Meta"
+_SUMMARIES = decode_list(RunSummary)
+_WORKFLOWS = decode_list(WorkflowInfo)
 
 
 def _public_url(url: str) -> str:
@@ -174,7 +176,8 @@ class HttpRunStore:
         return [str(e) for e in self._json("GET", "/v1/envs")]
 
     def list_workflows(self, env: str | None = None) -> list[WorkflowInfo]:
-        return [WorkflowInfo.from_dict(w) for w in self._json("GET", "/v1/workflows", params={"env": env})]
+        found: list[WorkflowInfo] = self._json("GET", "/v1/workflows", _WORKFLOWS, params={"env": env})
+        return found
 
     def list_versions(self, workflow: str) -> list[Version]:
         return [Version.from_dict(v) for v in self._json("GET", "/v1/versions", params={"workflow": workflow})]
@@ -196,7 +199,7 @@ class HttpRunStore:
         return page
 
     def rerun_family(self, run_id: int) -> list[RunSummary]:
-        runs: list[RunSummary] = self._json("GET", f"/v1/runs/{int(run_id)}/family", decode_summaries)
+        runs: list[RunSummary] = self._json("GET", f"/v1/runs/{int(run_id)}/family", _SUMMARIES)
         return runs
 
     def get_run(self, run_id: int) -> RunDetail:

@@ -1,10 +1,10 @@
 """The wire under HttpRunStore: urllib3 keep-alive connections with retries and timeouts, and fast decoding of
-run pages (the answers explorers poll most).
+records (run pages and lists: the answers explorers poll most).
 
 ``Transport.send`` turns every way of not getting an answer into one StoreUnavailableError that says why; answers
 are read whole (``Answer``). requests was dropped here: its session machinery cost about 1 ms of CPU a call,
-more than the server takes to answer a kept page. Run pages are decoded with msgspec straight into the frozen
-records (several times faster than ``json.loads`` and ``from_dict``), and the general way when it objects.
+more than the server takes to answer a kept page. Run pages and record lists are decoded with msgspec straight into
+the frozen records (several times faster than ``json.loads`` and ``from_dict``), and the general way when it objects.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import os
 import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import msgspec
@@ -24,9 +24,9 @@ from urllib3.exceptions import TimeoutError as TransportTimeout
 from urllib3.util.retry import Retry
 
 from ..errors import InvalidArgumentError, StoreUnavailableError
-from ..models import RunPage, RunSummary
+from ..models import RunPage, _Record
 
-__all__ = ["Answer", "Transport", "decode_page", "decode_summaries"]
+__all__ = ["Answer", "Transport", "decode_list", "decode_page"]
 
 _RETRY_STATUS = (429, 502, 503, 504)
 _KEYED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST"})
@@ -177,10 +177,11 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:200]
 
 
-# ------------------------------------------------------------ run pages
+# ------------------------------------------------------------ records
 
+R = TypeVar("R", bound=_Record)
 _PAGE = msgspec.json.Decoder(RunPage)
-_SUMMARIES = msgspec.json.Decoder(list[RunSummary])
+_LISTS: dict[type, msgspec.json.Decoder[Any]] = {}
 
 
 def decode_page(data: bytes) -> RunPage:
@@ -192,9 +193,16 @@ def decode_page(data: bytes) -> RunPage:
         return RunPage.from_dict(json.loads(data))
 
 
-def decode_summaries(data: bytes) -> list[RunSummary]:
-    """A JSON list of runs as RunSummary records (like decode_page)."""
-    try:
-        return _SUMMARIES.decode(data)
-    except msgspec.ValidationError:
-        return [RunSummary.from_dict(r) for r in json.loads(data)]
+def decode_list(record: type[R]) -> Callable[[bytes], list[R]]:
+    """A decoder of a JSON list of ``record`` (RunSummary, WorkflowInfo, ...), like decode_page."""
+    if record not in _LISTS:
+        _LISTS[record] = msgspec.json.Decoder(list[record])  # type: ignore[valid-type]
+
+    def decode(data: bytes) -> list[R]:
+        try:
+            found: list[R] = _LISTS[record].decode(data)
+        except msgspec.ValidationError:
+            return [record.from_dict(r) for r in json.loads(data)]
+        return found
+
+    return decode

@@ -12,11 +12,11 @@ import pytest
 import requests
 
 from datatailr_jupyter.errors import InvalidArgumentError
-from datatailr_jupyter.models import RunPage, RunQuery
+from datatailr_jupyter.models import RunPage, RunQuery, RunSummary, WorkflowInfo
 from datatailr_jupyter.server import create_app, create_token, revoke_token
 from datatailr_jupyter.server.cache import cache_key
 from datatailr_jupyter.server.lean import lean_answer
-from datatailr_jupyter.store.http_wire import decode_page
+from datatailr_jupyter.store.http_wire import decode_list, decode_page
 
 from ..store.contract_data import T0, new_run, register
 from .conftest import Served
@@ -130,11 +130,16 @@ def test_without_tokens_the_lean_path_answers_anyone_on_loopback(served: Served)
     assert lean_answer(app.state.ctx, scope(READS[0], None)) is not None
 
 
-def test_a_page_decodes_to_the_records_from_dict_makes(served: Served) -> None:
+def test_pages_and_lists_decode_to_the_records_from_dict_makes(served: Served) -> None:
     filled(served)
     data = get(served, "/v1/runs?limit=5", f"Bearer {served.tokens['read']}").content
     assert decode_page(data) == RunPage.from_dict(json.loads(data))
     assert decode_page(data).runs[0].submit_time == T0
+    data = get(served, "/v1/workflows", f"Bearer {served.tokens['read']}").content
+    workflows = decode_list(WorkflowInfo)(data)
+    assert workflows == [WorkflowInfo.from_dict(w) for w in json.loads(data)] and workflows[0].n_runs == 3
+    family = get(served, "/v1/runs/1/family", f"Bearer {served.tokens['read']}").content
+    assert decode_list(RunSummary)(family) == [RunSummary.from_dict(r) for r in json.loads(family)]
 
 
 def test_a_page_with_a_state_this_version_does_not_know_raises_the_store_error() -> None:

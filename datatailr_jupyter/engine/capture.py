@@ -8,10 +8,10 @@ is created only for tasks that write to stderr and can still be read while the t
 dies, the engine copies what its spool holds (e.g. a segfault's traceback). In threads, ``sys.stdout`` /
 ``sys.stderr`` are routed per thread (Python-level output, logging's stream handlers) and both logs are created
 on their first write (logcap.LazyLog: creating a file costs more than a short task; the engine's start and end
-lines wait in memory until the task writes, and a task that never writes and does not fail has no log file); a
-subprocess a task starts with ``subprocess`` (Popen, run, check_output) inherits the task's logs instead of the
-process's descriptors unless it is given its own (output written by C code to descriptors 1 and 2 is not
-captured in threads).
+lines wait in memory until the task writes or has run about 0.1 s, so a short task that writes nothing and does
+not fail has no log file); a subprocess a task starts with ``subprocess`` (Popen, run, check_output) inherits the
+task's logs instead of the process's descriptors unless it is given its own (output written by C code to
+descriptors 1 and 2 is not captured in threads).
 
 In worker processes ``sys.stdout`` is block-buffered (a line-buffered stream costs a system call per printed
 line); the watcher thread below flushes it every 0.05 s while a task runs, so a running task's log can be tailed.
@@ -175,7 +175,9 @@ class _Pump:
 
 
 class _Watcher:
-    """Checks the size of each open capture's stdout log every 0.05 s and caps those that pass half the cap."""
+    """Checks the size of each open capture's stdout log every 0.05 s and caps those that pass half the cap; in
+    threads, creates the stdout log of a task still running at its second check (so a task that runs for more than
+    about 0.1 s has a log to tail, and a Dask task's log marks that it began)."""
 
     def __init__(self) -> None:
         self.captures: set[Capture] = set()
@@ -237,13 +239,14 @@ class Capture:
         self.redirected = False  # descriptor 1 is this task's (fd modes)
         self.closed = False
         self.pump: _Pump | None = None
+        self.checks = 0  # the watcher's checks of this capture
         if mode == "thread":
             self.lazy_out, self.lazy_err = LazyLog(stdout, self.cap), LazyLog(stderr, self.cap)
         else:
             self.out_fd = os.open(stdout, _APPEND, 0o644)
             self.spool = process_spool()
             self.spool.begin(stderr, self.cap)
-            _WATCHER.add(self)
+        _WATCHER.add(self)
 
     def keep(self) -> None:
         """Keep the engine's lines even if the task writes nothing (thread mode drops them then): it failed."""
@@ -252,6 +255,11 @@ class Capture:
 
     def check_size(self) -> None:
         """Past half the cap, send stdout through a pipe into a CappedLog (called by the watcher thread)."""
+        self.checks += 1
+        if self.lazy_out is not None:
+            if self.checks >= 2:
+                self.lazy_out.materialize()
+            return
         if self.pump is not None or self.closed or os.fstat(self.out_fd).st_size <= self.cap // 2:
             return
         with self.lock:
@@ -363,10 +371,10 @@ class Capture:
 
     def close(self) -> None:
         self.flush()
+        _WATCHER.discard(self)
         if self.lazy_out is not None:
             self._close_thread_logs()
             return
-        _WATCHER.discard(self)
         with self.lock:
             self.closed = True
             if self.pump is None and os.fstat(self.out_fd).st_size > self.cap // 2:

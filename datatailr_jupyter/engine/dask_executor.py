@@ -6,6 +6,11 @@ Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worke
 - The task's pickled function is scattered once per run and unpickled once per worker. A small upstream result
   reaches its consumers as the producing task's future, so it moves worker to worker (the engine gathers it once,
   to commit it); a large one (written to the store's staging area by its worker) goes by its store file path.
+- A task whose only upstream task is still running is submitted at once with that task's future
+  (``submit_after``), so a chain runs inside the cluster as Dask runs it, without a round trip to the engine per
+  link. Its start is reported only after its upstream task's outcome (the engine records that completion first);
+  when the upstream task failed or its result went to a file, it does not run and is released (the engine submits
+  it again once it is ready).
 - Output is routed per thread (capture.py: print, logging, subprocesses). When the workers see the engine's log
   directory (one machine or a shared filesystem, checked once per run with a probe file) they write the store's log
   files and results' staging files directly, so running tasks' logs can be tailed; otherwise a task's logs are
@@ -34,7 +39,7 @@ from typing import Any
 from ..errors import ExecutorError
 from ..models import TaskError
 from .dask_worker import TOPIC, interrupt_tasks, run_job
-from .executors import Event, Started, check_max_workers
+from .executors import Event, Released, Started, check_max_workers
 from .workers import Job, Outcome
 
 __all__ = ["DaskExecutor", "open_dask_executor"]
@@ -123,6 +128,7 @@ class DaskExecutor:
         self.jobs: dict[int, Job] = {}
         self.started: dict[int, str] = {}  # task -> the worker it started on
         self.kept: dict[int, tuple[bytes, Any]] = {}  # completed: (result bytes, future) for consumers
+        self.held: dict[int, list[Started]] = {}  # starts of followers, until their upstream task's outcome
         self.functions: dict[bytes, Any] = {}
         self.ready: list[Event] = []  # outcomes decided here (a task no worker can take)
         self.shared: bool | None = None  # whether the workers see the engine's log directory
@@ -154,6 +160,18 @@ class DaskExecutor:
     # ------------------------------------------------------------ submitting
 
     def submit(self, job: Job) -> None:
+        self._submit(job, {})
+
+    def submit_after(self, job: Job, after: int) -> bool:
+        """Submit ``job`` now with the future of task ``after`` (running or queued) as its upstream value."""
+        future = self.futures.get(after)
+        if future is None or job.resources:  # (a placed task goes the usual way)
+            return False
+        job.after = after
+        self._submit(job, {after: future})
+        return True
+
+    def _submit(self, job: Job, follows: dict[int, Any]) -> None:
         if self.shared is None:
             self._check_shared(os.path.dirname(job.stdout))
         need = self._resources(job)
@@ -161,9 +179,11 @@ class DaskExecutor:
             now = job.clock.now()
             self.ready.append(Outcome(job.task_id, False, now, now, error=TaskError("NoWorkerFits", need)))
             return
-        upstream: dict[int, Any] = {}
+        upstream: dict[int, Any] = dict(follows)
         inputs: dict[int, Any] = {}
         for ref, item in job.inputs.items():
+            if ref in follows:
+                continue
             kept = self.kept.get(ref)
             if item[0] == "encoded" and kept is not None and kept[0] is item[2]:  # type: ignore[misc]
                 upstream[ref] = kept[1]  # the producer's future: the bytes stay on the workers
@@ -246,7 +266,12 @@ class DaskExecutor:
                 tid = msg["id"]
                 if tid in self.futures and tid not in self.started:
                     self.started[tid] = msg["w"]
-                    out.append(Started(tid, datetime.fromisoformat(msg["s"]), msg["h"], msg["p"]))
+                    event = Started(tid, datetime.fromisoformat(msg["s"]), msg["h"], msg["p"])
+                    after = self.jobs[tid].after
+                    if after is not None and after in self.futures:  # its upstream's outcome first
+                        self.held.setdefault(after, []).append(event)
+                    else:
+                        out.append(event)
             elif self.futures.get(item[1]) is item[2]:
                 done.append((item[1], item[2]))
         finished = [(tid, f) for tid, f in done if f.status == "finished"]
@@ -264,9 +289,13 @@ class DaskExecutor:
             out.extend(self._health())
         return out
 
-    def _outcome(self, tid: int, outcome: Outcome, logs: tuple[bytes, bytes] | None, future: Any) -> list[Event]:
+    def _outcome(self, tid: int, outcome: Outcome | None, logs: tuple[bytes, bytes] | None, future: Any) -> list[Event]:
         job = self.jobs.pop(tid)
         del self.futures[tid]
+        held: list[Event] = list(self.held.pop(tid, []))
+        if outcome is None:  # a follower whose upstream task failed or stored its result in a file
+            self.started.pop(tid, None)
+            return [Released(tid), *held]
         events: list[Event] = []
         if self.started.pop(tid, None) is None:
             events.append(Started(tid, outcome.start_time, outcome.host, outcome.pid))
@@ -276,7 +305,7 @@ class DaskExecutor:
                     fh.write(data)
         if outcome.ok and outcome.result is not None and outcome.result.data is not None:
             self.kept[tid] = (outcome.result.data, future)
-        return [*events, outcome]
+        return [*events, outcome, *held]
 
     def _failed(self, tid: int, future: Any) -> list[Event]:
         if self.client.status != "running":
@@ -300,7 +329,7 @@ class DaskExecutor:
         self.started.pop(tid, None)
         future.cancel()
         now = job.clock.now()
-        return [Outcome(tid, False, now, now, error=error, exit_code=None)]
+        return [Outcome(tid, False, now, now, error=error, exit_code=None), *self.held.pop(tid, [])]
 
     def _health(self) -> list[Event]:
         """Fail the tasks of workers that left; end the run when the scheduler is gone or no worker is left."""
@@ -326,7 +355,7 @@ class DaskExecutor:
     def cancel(self) -> set[int]:
         running = set(self.started)
         futures = list(self.futures.values())
-        self.futures, self.jobs, self.started, self.ready = {}, {}, {}, []
+        self.futures, self.jobs, self.started, self.ready, self.held = {}, {}, {}, [], {}
         if futures and self.client.status == "running":  # (a lost scheduler would make these calls wait)
             try:
                 self.client.cancel(futures, force=True)

@@ -33,14 +33,17 @@ class TaskCancelled(Exception):
     """Raised in a task's thread on a worker when its run was stopped."""
 
 
-def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, shared: bool) -> tuple[Outcome, Any]:
-    """Run one job on this Dask worker: its outcome, and its logs when they could not be written in place."""
+def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, shared: bool) -> tuple[Outcome | None, Any]:
+    """Run one job on this Dask worker: its outcome, and its logs when they could not be written in place; or
+    (None, "release") when an upstream task it follows failed or stored its result in a file (it did not run)."""
     from distributed import get_worker
 
     from .capture import install_thread_router
 
     worker = get_worker()
     for ref, (produced, _) in upstream.items():
+        if produced is None or not produced.ok or produced.result is None or produced.result.data is None:
+            return None, "release"
         job.inputs[ref] = ("encoded", produced.result.meta, produced.result.data)
     local = None
     if not shared:

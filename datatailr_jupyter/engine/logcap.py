@@ -147,6 +147,7 @@ class LazyLog(io.TextIOBase):
         self.log: CappedLog | None = None
         self.pending = b""
         self.keep = False
+        self.ended = False
         self.lock = threading.Lock()
 
     def _open(self) -> CappedLog:
@@ -158,6 +159,13 @@ class LazyLog(io.TextIOBase):
                     self.pending = b""
                 self.log = log
             return self.log
+
+    def materialize(self) -> None:
+        """Create the file now (with the lines waiting), unless it exists or the log was closed."""
+        with self.lock:
+            if self.log is not None or self.ended:
+                return
+        self._open()
 
     def system(self, data: bytes) -> None:
         with self.lock:
@@ -181,7 +189,9 @@ class LazyLog(io.TextIOBase):
     def close(self) -> None:
         if self.log is None and self.pending and self.keep:
             self._open()
-        if self.log is not None:
-            self.log.close()
-            self.log = None
+        with self.lock:
+            self.ended = True
+            log, self.log = self.log, None
+        if log is not None:
+            log.close()
         super().close()

@@ -1,5 +1,5 @@
-"""Chains on the process pool: a task whose only upstream task is running is sent to follow it on its worker, and
-behaves exactly as if the run loop had sent it after the upstream task completed."""
+"""Chains on the process pool and on Dask: a task whose only upstream task is running is sent to follow it (on its
+worker; with its future), and behaves exactly as if the run loop had sent it after the upstream task completed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from datatailr_jupyter.engine import ProcessExecutor, task, workflow
 from datatailr_jupyter.engine.clock import system_clock
@@ -15,6 +16,14 @@ from datatailr_jupyter.engine.graph import Ref
 from datatailr_jupyter.engine.versions import dump_code
 from datatailr_jupyter.engine.workers import Job, Outcome
 from datatailr_jupyter.models import RunState
+
+
+@pytest.fixture(params=["process", "dask"])
+def executor(request: pytest.FixtureRequest) -> object:
+    if request.param == "dask":
+        pytest.importorskip("distributed")
+        return request.getfixturevalue("dask_local_client")
+    return "process"
 
 
 @task()
@@ -49,25 +58,25 @@ def total(values):
     return float(values.sum())
 
 
-def test_a_link_gets_its_upstream_value_as_any_consumer_gets_it(store):
+def test_a_link_gets_its_upstream_value_as_any_consumer_gets_it(store, executor):
     @workflow(name="Chain Kinds")
     def wf():
         kind(pair()).alias("followed")
 
-    handle = wf(local_run=True, store=store, executor="process")
+    handle = wf(local_run=True, store=store, executor=executor)
     assert handle.state is RunState.COMPLETED
     stored = handle.result("pair")
     assert stored == (1, 2) and handle.result("followed") == type(stored).__name__
 
 
-def test_a_long_chain_completes_in_order_with_every_time_recorded(store):
+def test_a_long_chain_completes_in_order_with_every_time_recorded(store, executor):
     @workflow(name="Chain Long")
     def wf():
         x = inc(0)
         for _ in range(59):
             x = inc(x)
 
-    handle = wf(local_run=True, store=store, executor="process")
+    handle = wf(local_run=True, store=store, executor=executor)
     assert handle.state is RunState.COMPLETED
     tasks = sorted(handle.detail().tasks, key=lambda t: t.id)
     assert [handle.result(t.id) for t in tasks[:3]] == [1, 2, 3] and handle.result(tasks[-1].id) == 60
@@ -75,7 +84,7 @@ def test_a_long_chain_completes_in_order_with_every_time_recorded(store):
         assert up.end_time is not None and down.start_time is not None and up.end_time <= down.start_time
 
 
-def test_a_failed_link_ends_the_rest_of_the_chain_did_not_run(store):
+def test_a_failed_link_ends_the_rest_of_the_chain_did_not_run(store, executor):
     @workflow(name="Chain Breaks")
     def wf():
         x = fail_at(0, 2)
@@ -83,21 +92,21 @@ def test_a_failed_link_ends_the_rest_of_the_chain_did_not_run(store):
             x = fail_at(x, 2)
 
     t0 = time.monotonic()
-    handle = wf(local_run=True, store=store, executor="process")
+    handle = wf(local_run=True, store=store, executor=executor)
     assert time.monotonic() - t0 < 30
     states = [t.state for t in sorted(handle.detail().tasks, key=lambda t: t.id)]
     assert states == [RunState.COMPLETED] * 2 + [RunState.FAILED] + [RunState.DID_NOT_RUN] * 4
     assert handle.state is RunState.FAILED
 
 
-def test_a_link_after_a_result_in_a_file_reads_it_from_the_store(store):
+def test_a_link_after_a_result_in_a_file_reads_it_from_the_store(store, executor):
     n = 400_000  # 3.2 MB: written to a file, not kept in memory
 
     @workflow(name="Chain Big")
     def wf():
         total(big(n)).alias("sum")
 
-    handle = wf(local_run=True, store=store, executor="process")
+    handle = wf(local_run=True, store=store, executor=executor)
     assert handle.state is RunState.COMPLETED
     assert handle.result("sum") == float(np.arange(n).sum())
 

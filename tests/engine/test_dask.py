@@ -115,7 +115,13 @@ def test_the_executor_is_chosen_by_url_and_by_the_dt_executor_variable(store, da
     monkeypatch.setenv("DT_EXECUTOR", "dask://" + dask_cli_cluster.address.split("://")[1])
     configured = small(local_run=True, store=store)
     assert configured.state is RunState.COMPLETED
-    assert "dask worker" in RunsClient(store).read_log(configured.run_id, "after").text
+
+    @workflow(name="Dask By Variable")
+    def printing():
+        add(seed(), 7)
+
+    logged = printing(local_run=True, store=store)  # a task that writes has a log, whose system lines name the worker
+    assert "dask worker" in RunsClient(store).read_log(logged.run_id, "add").text
 
 
 def test_an_unreachable_scheduler_is_reported_before_a_run_is_recorded(store, monkeypatch):

@@ -161,10 +161,13 @@ const BODY = `
 .dt-tab { background: none; border: none; border-bottom: 2px solid transparent; padding: 5px 10px; cursor: pointer; color: var(--dt-fg2); }
 .dt-tab[aria-selected="true"] { color: var(--dt-fg); border-bottom-color: var(--dt-accent); font-weight: 600; }
 .dt-tabbody { flex: 1; min-height: 0; overflow: auto; padding: 6px 8px; }
-.dt-kv { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; margin: 0; padding: 0; }
-.dt-kv > dt, .dt-kv > dd { float: none; clear: none; width: auto; margin: 0; padding: 0; min-width: 0; }
-.dt-kv > dt { grid-column: 1; color: var(--dt-fg2); font-weight: normal; white-space: nowrap; }
-.dt-kv > dd { grid-column: 2; overflow-wrap: anywhere; }
+/* .dt-root first: JupyterLab's output area floats dt at 20 % width and makes dl a block (.jp-OutputArea-output dt) */
+.dt-root .dt-kv { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 12px; width: auto; margin: 0;
+  padding: 0; overflow: visible; }
+.dt-root .dt-kv > dt, .dt-root .dt-kv > dd { display: block; float: none; clear: none; width: auto; margin: 0; padding: 0;
+  min-width: 0; }
+.dt-root .dt-kv > dt { grid-column: 1; color: var(--dt-fg2); font-weight: normal; white-space: nowrap; }
+.dt-root .dt-kv > dd { grid-column: 2; overflow-wrap: anywhere; }
 .dt-pre { font-family: var(--dt-mono); font-size: var(--dt-code-size); white-space: pre-wrap; overflow-wrap: anywhere; margin: 4px 0;
   background: var(--dt-bg2); border-radius: 4px; padding: 6px 8px; max-height: 320px; overflow: auto; }
 `;

@@ -198,4 +198,20 @@ def test_literal_arguments_are_small_nodes_and_listed_in_details(
     args = page.get_by_test_id("dt-task-arguments")
     expect(args).to_contain_text("a = 13")
     expect(args).to_contain_text("b = 29")
+    # every label sits on the line of its value, in one column, on one line
+    rows = (
+        page.get_by_test_id("dt-details")
+        .locator("dl.dt-kv")
+        .evaluate(
+            """dl => [...dl.querySelectorAll(':scope > dt')].map(dt => {
+            const a = dt.getBoundingClientRect(), b = dt.nextElementSibling.getBoundingClientRect();
+            return [dt.textContent, Math.round(a.top), Math.round(b.top), Math.round(a.left),
+                    Math.round(a.height), Math.round(b.left)];
+        })"""
+        )
+    )
+    assert [r[0] for r in rows][-4:] == ["Depends on", "Arguments", "Logs", "Result"], rows
+    assert all(abs(top - dd_top) <= 2 for _, top, dd_top, *_ in rows), rows
+    assert len({left for *_, left, _, _ in rows}) == 1 and len({r[5] for r in rows}) == 1, rows
+    assert max(r[4] for r in rows) < 2 * min(r[4] for r in rows), rows
     _shot(page, "dashboard_literal_nodes.png", explorer)

@@ -102,3 +102,13 @@ test("a request that waits more than 1.5 s is reported as waiting for a busy ker
   expect(api.waitingCount).toBe(0);
   expect(counts).toEqual([1, 0]);
 });
+
+test("a slow kind (answered on a worker thread) is taken for waiting only after 6 s", () => {
+  vi.useFakeTimers();
+  model.answer = false;
+  void api.request("chart", { chart: "heatmap" }).catch(() => undefined);
+  vi.advanceTimersByTime(2000);
+  expect(api.waitingCount).toBe(0);
+  vi.advanceTimersByTime(4100);
+  expect(api.waitingCount).toBe(1);
+});

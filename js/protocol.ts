@@ -14,7 +14,9 @@ export interface MessageModel {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** A request the cache cannot answer that waits this long probably waits for a busy kernel. */
 export const BUSY_MS = 1500;
-/** Kinds the kernel answers on a worker thread: they may take long even when the kernel is idle. */
+/** Kinds the kernel answers on a worker thread: they may take seconds even when the kernel is idle, so they are
+ * taken for waiting on a busy kernel only after SLOW_FACTOR times as long. */
+const SLOW_FACTOR = 4;
 const SLOW_KINDS: ReadonlySet<string> = new Set([
   "search-log", "get-result", "bind-result", "plan-rerun", "rerun", "activity", "overview", "compare", "definition",
   "debug-code", "chart",
@@ -201,12 +203,12 @@ export class Dispatcher {
           ),
         );
       }, ms);
-      const busyTimer = quiet || SLOW_KINDS.has(kind)
+      const busyTimer = quiet
         ? undefined
         : setTimeout(() => {
             this.waiting.add(id);
             this.emit(this.busyListeners, this.waiting.size);
-          }, this.busyMs);
+          }, SLOW_KINDS.has(kind) ? this.busyMs * SLOW_FACTOR : this.busyMs);
       const settle = (value: unknown, error?: RequestError): void => {
         if (!this.pending.delete(id)) return;
         clearTimeout(timer);

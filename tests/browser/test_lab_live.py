@@ -144,7 +144,17 @@ def test_the_explorer_follows_a_run_of_a_cell_below_while_the_kernel_is_busy(
     assert busy.inner_text().strip() == "[*]:", "the cell ended before the explorer was seen following it"
     _shot(page, "live_busy_kernel.png")
 
+    # an older run was never pushed: its request waits for the kernel, and the view says why
+    explorer.locator(f'tr[data-run-id="{min(before)}"]').click()
+    note = explorer.get_by_test_id("dt-busy-note")
+    expect(note).to_have_text("the kernel is busy; this loads when the running cell finishes", timeout=5_000)
+    _shot(explorer, "live_busy_note.png")
+    row.click()  # back to the running run: from the pushed answers at once, and the note goes
+    expect(note).to_be_hidden()
+    expect(node).to_be_visible(timeout=5_000)
+
     expect(busy).to_have_text(re.compile(r"\[\d+\]:"), timeout=40_000)
     expect(row.locator('[data-col="state"]')).to_have_text("completed", timeout=15_000)
+    explorer.locator('[data-testid="dt-dag-node"]', has_text="crunch").click()
     expect(log).to_contain_text("crunching 12", timeout=10_000)
     _shot(explorer, "live_busy_done.png")

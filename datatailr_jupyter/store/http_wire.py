@@ -19,12 +19,13 @@ from urllib.parse import urlencode, urlsplit
 import msgspec
 import urllib3
 from urllib3.exceptions import HTTPError as TransportError
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.exceptions import TimeoutError as TransportTimeout
 from urllib3.util.retry import Retry
 
 from ..errors import InvalidArgumentError, StoreUnavailableError
 from ..models import RunPage, _Record
+from .http_lane import Lane, LaneError, LaneTimeout
 
 __all__ = ["Answer", "Transport", "decode_list", "decode_page"]
 
@@ -51,11 +52,12 @@ class Answer:
 
     __slots__ = ("data", "headers", "reason", "status")
 
-    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
-        self.status: int = response.status
-        self.reason: str = response.reason or ""
-        self.headers: Mapping[str, str] = response.headers
-        self.data: bytes = response.data
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str], data: bytes) -> None:
+        self.status, self.reason, self.headers, self.data = status, reason, headers, data
+
+    @classmethod
+    def of(cls, response: urllib3.BaseHTTPResponse) -> Answer:
+        return cls(response.status, response.reason or "", response.headers, response.data)
 
     def json(self) -> Any:
         return json.loads(self.data)
@@ -86,6 +88,8 @@ class Transport:
 
     def _open_pool(self) -> None:
         proxy = _proxy_for(self.url)
+        parts = urlsplit(self.url)
+        self._lane: tuple[Lane, urllib3.HTTPConnectionPool] | None = None
         if proxy:
             manager = urllib3.ProxyManager(proxy, num_pools=2, **self._options)
             self._open: Callable[..., urllib3.BaseHTTPResponse] = manager.urlopen
@@ -94,8 +98,33 @@ class Transport:
         else:  # the server's own pool, asked with paths: no per-call URL parsing nor pool lookup
             pool = urllib3.connection_from_url(self.url, **self._options)
             self._open = pool.urlopen
-            self._base = urlsplit(self.url).path
+            self._base = parts.path
             self._close = pool.close
+            if parts.scheme == "http" and Lane.usable(parts.path, self._headers):
+                lane = Lane(parts.hostname or "", parts.port or 80, self._headers, self.timeout)
+                self._lane = (lane, pool)
+
+    def _lane_get(self, lane: Lane, pool: urllib3.HTTPConnectionPool, target: str) -> Answer | None:
+        """``GET target`` through the lane, retried as urllib3 would (Retry: backoff, Retry-After, one more read
+        after a timeout); None when the lane gave up and the request must go the general way."""
+        retries = self._plain
+        while True:
+            try:
+                status, reason, headers, data = lane.get(target)
+            except LaneTimeout as exc:  # MaxRetryError once no read retry is left: send() says "did not answer"
+                retries = retries.increment("GET", target, error=ReadTimeoutError(pool, target, str(exc)))
+                retries.sleep()
+                continue
+            except LaneError:
+                return None
+            if not retries.is_retry("GET", status, "Retry-After" in headers):
+                return Answer(status, reason, headers, data)
+            response = urllib3.HTTPResponse(body=data, headers=headers, status=status, reason=reason)
+            try:
+                retries = retries.increment("GET", target, response=response)
+            except MaxRetryError:
+                return Answer(status, reason, headers, data)  # still busy after every retry: the caller says so
+            retries.sleep(response)
 
     def send(
         self,
@@ -122,8 +151,12 @@ class Transport:
             sent["Content-Type"] = "application/json"
         retries = self._keyed if keyed else self._plain
         try:
+            if self._lane is not None and method == "GET" and data is None and sent is self._headers:
+                answer = self._lane_get(*self._lane, target)
+                if answer is not None:
+                    return answer
             response = self._open(method, target, body=data, headers=sent, retries=retries, redirect=False)
-            return Answer(response)
+            return Answer.of(response)
         except (TransportError, OSError) as exc:
             if _timed_out(exc):
                 raise StoreUnavailableError(
@@ -136,9 +169,11 @@ class Transport:
 
     def close(self) -> None:
         """Close the connections; a later call opens new ones (as a requests session did)."""
-        close = self._close
+        close, lane = self._close, self._lane
         self._open_pool()
         close()
+        if lane is not None:
+            lane[0].close()
 
 
 def _proxy_for(url: str) -> str | None:

@@ -1,5 +1,6 @@
-"""HttpRunStore's transport against small real servers: retries on 429/503 with Retry-After, one clear error for a
-refused connection and another for a server that never answers, POSTs not repeated, and reuse after close()."""
+"""HttpRunStore's transport against small real servers (HTTP/1.0 and keep-alive HTTP/1.1): retries on 429/503 with
+Retry-After, one clear error for a refused connection and another for a server that never answers, POSTs not
+repeated, each GET sent once, and reuse after close()."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from datatailr_jupyter.errors import StoreError, StoreUnavailableError
 from datatailr_jupyter.store.http import HttpRunStore
+from datatailr_jupyter.store.http_lane import Lane
 
 from .conftest import Served
 from .live import free_port
@@ -39,9 +41,13 @@ class Scripted(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture()
-def scripted() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+class KeepAlive(Scripted):
+    protocol_version = "HTTP/1.1"
+
+
+@pytest.fixture(params=["HTTP/1.0", "HTTP/1.1"])
+def scripted(request: pytest.FixtureRequest) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive if request.param == "HTTP/1.1" else Scripted)
     server.script, server.seen = [], []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -54,6 +60,36 @@ def url(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
+class Chunked(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for part in (b'["de', b'v", "pre"]', b""):
+            self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_chunked_answer_is_read_whole_on_a_kept_connection() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Chunked)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lane = Lane("127.0.0.1", server.server_address[1], {}, (5.0, 5.0))
+        assert [lane.get("/v1/envs")[3] for _ in range(2)] == [b'["dev", "pre"]'] * 2  # the lane reads it itself
+        lane.close()
+        store = HttpRunStore(url(server))
+        assert [store.list_envs() for _ in range(3)] == [["dev", "pre"]] * 3
+        store.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_read_is_retried_on_429_and_503_after_their_retry_after(scripted: ThreadingHTTPServer) -> None:
     scripted.script.extend([(429, {"Retry-After": "1"}), (503, {})])  # type: ignore[attr-defined]
     store = HttpRunStore(url(scripted), backoff=0.01)
@@ -61,6 +97,9 @@ def test_a_read_is_retried_on_429_and_503_after_their_retry_after(scripted: Thre
     assert store.list_envs() == ["dev"]
     assert time.monotonic() - started >= 1.0  # waited as the 429 asked
     assert len(scripted.seen) == 3  # type: ignore[attr-defined]
+    for _ in range(5):
+        assert store.list_envs() == ["dev"]
+    assert len(scripted.seen) == 8  # type: ignore[attr-defined]  # each GET reached the server once
     store.close()
 
 

@@ -12,6 +12,8 @@ export interface SubscribePayload {
   env: string;
   run_id: number;
   visible: boolean;
+  /** This view (a new view gets every answer pushed again). */
+  view: string;
 }
 
 export class LiveLink {
@@ -21,6 +23,7 @@ export class LiveLink {
   private onScreen = true;
   private sent = "";
   private queued = false;
+  private readonly view = Math.random().toString(36).slice(2, 10);
 
   constructor(private readonly ctx: Ctx) {
     const { api, bus, d } = ctx;
@@ -59,6 +62,7 @@ export class LiveLink {
       env: m.get("env") ?? "",
       run_id: selectedRun(this.ctx),
       visible: this.onScreen && document.visibilityState !== "hidden",
+      view: this.view,
     };
   }
 

@@ -47,12 +47,14 @@ Send = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Subscription:
-    """What the view shows: its run-page query (None: no run table), env, selected run (0: none), visibility."""
+    """What the view shows: its run-page query (None: no run table), env, selected run (0: none), visibility, and
+    which view it is (a new view has none of the answers pushed before: they are all pushed again)."""
 
     list_runs: Mapping[str, Any] | None = None
     env: str = ""
     run_id: int = 0
     visible: bool = True
+    view: str = ""
 
 
 def parse_subscription(payload: Any) -> Subscription:
@@ -71,7 +73,10 @@ def parse_subscription(payload: Any) -> Subscription:
     visible = payload.get("visible", True)
     if not isinstance(visible, bool):
         raise InvalidArgumentError(f"'visible' must be true or false, not {visible!r}")
-    return Subscription(dict(query) if query is not None else None, env, run_id, visible)
+    view = payload.get("view") or ""
+    if not isinstance(view, str):
+        raise InvalidArgumentError(f"'view' must be a string, not {view!r}")
+    return Subscription(dict(query) if query is not None else None, env, run_id, visible, view)
 
 
 def key_of(kind: str, payload: Mapping[str, Any]) -> str:
@@ -163,6 +168,8 @@ class LiveFeed:
             if sub != self._sub:
                 self._dirty = True
                 self._last_change = time.monotonic()
+            if self._sub is None or sub.view != self._sub.view:
+                self._pushed.clear()  # another view: it has none of the answers pushed so far
             self._sub = sub
         if self._stopped.is_set():
             return

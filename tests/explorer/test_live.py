@@ -228,3 +228,15 @@ def test_an_explorer_starts_its_feed_on_subscribe_and_stops_it_on_close(client: 
     assert feed.running
     explorer.close()
     assert not feed.running
+
+
+def test_a_new_view_gets_every_answer_again(feed: tuple[LiveFeed, Sink]) -> None:
+    live, sink = feed
+    live.subscribe(Subscription(QUERY, "prod", 0, True, "view-1"))
+    assert sink.event.wait(5)
+    time.sleep(0.2)  # a few rounds with nothing new
+    assert len(sink.notices) == 1
+    sink.event.clear()
+    live.subscribe(Subscription(QUERY, "prod", 0, True, "view-2"))  # the same things, shown by another view
+    assert sink.event.wait(5)
+    assert sorted(sink.kinds()[2:]) == ["list-runs", "list-workflows"]

@@ -194,7 +194,9 @@ class LiveFeed:
 
     def _loop(self) -> None:
         while not self._stopped.is_set():
-            self._wake.wait(self.period())
+            sub = self._sub
+            # hidden: sleep until the view subscribes again (or the explorer closes)
+            self._wake.wait(self.period() if sub is None or sub.visible else None)
             self._wake.clear()
             if self._stopped.is_set():
                 break

@@ -165,7 +165,7 @@ class DaskExecutor:
     def submit_after(self, job: Job, after: int) -> bool:
         """Submit ``job`` now with the future of task ``after`` (running or queued) as its upstream value."""
         future = self.futures.get(after)
-        if future is None or job.resources:  # (a placed task goes the usual way)
+        if future is None or self._resources(job):  # (a task placed by its resources goes the usual way)
             return False
         job.after = after
         self._submit(job, {after: future})

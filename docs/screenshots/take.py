@@ -7,7 +7,14 @@ the browser tests' helpers (tests/browser/conftest.py), opens a notebook running
 1. run-table-and-dag.png -- the run table, reruns nested, and the run's DAG coloured by state;
 2. failed-task-stderr-search.png -- the failed task's stderr with a search over the log;
 3. rerun-dialog-and-loaded-result.png -- the rerun dialog above the orders DataFrame "Load into cell" inserted;
-4. rerun-nested-with-reuse.png -- the confirmed rerun nested under its run, the reused tasks drawn dashed.
+4. rerun-nested-with-reuse.png -- the confirmed rerun nested under its run, the reused tasks drawn dashed;
+
+then the dashboard views:
+
+5. overview.png -- ``%dt_runs --env prod``: every workflow with its last runs, success rate and the weekly heatmap;
+6. charts-timeline.png -- the Charts tab: the failed run's tasks on a timeline;
+7. compare.png -- two runs compared task by task;
+8. run-in-cell.png -- a workflow run in a cell (``local_run=True``) following itself in the cell's output.
 
 Needs the test extras (Playwright) and Debian's chromium, as ``make test`` installs them.
 """
@@ -105,6 +112,93 @@ def take(page: Any, lab: JupyterServer, run_id: int, out: Path) -> list[Path]:
     return shots
 
 
+CELL_FLOW = """\
+import time
+from datatailr_jupyter import task, workflow
+
+@task()
+def extract() -> list[int]:
+    print("reading 3 partitions", flush=True)
+    time.sleep(1)
+    return [3, 1, 4]
+
+@task()
+def transform(rows: list[int]) -> list[int]:
+    for i, row in enumerate(rows):
+        print(f"partition {i}: {row * 10} rows", flush=True)
+        time.sleep(1.5)
+    return [r * 10 for r in rows]
+
+@task()
+def load(rows: list[int]) -> int:
+    time.sleep(1)
+    return sum(rows)
+
+@workflow(name="Nightly Load")
+def nightly() -> None:
+    load(transform(extract()))
+
+nightly(local_run=True)"""
+
+
+def take_dashboard(page: Any, lab: JupyterServer, run_id: int, out: Path) -> list[Path]:
+    from playwright.sync_api import expect
+
+    shots: list[Path] = []
+
+    def shot(name: str, target: Any = None) -> None:
+        time.sleep(0.5)
+        (target or page).screenshot(path=str(out / name))
+        shots.append(out / name)
+
+    def open_cell(notebook: str, code: str) -> Any:
+        make_notebook(lab.root / notebook, [f"%load_ext datatailr_jupyter\n{code}", ""])
+        page.goto(lab.url(f"lab/tree/{notebook}", reset=True))
+        page.locator(CELLS).first.locator(".cm-content").wait_for(timeout=60_000)
+        run_cell(page, 0)
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+b")  # the file browser closed: the explorer gets the window's width
+        return page.get_by_test_id("dt-explorer").first
+
+    explorer = open_cell("overview.ipynb", "%dt_runs --env prod")
+    expect(page.get_by_test_id("dt-ov-row").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_test_id("dt-heat-cell")).to_have_count(168)
+    shot("overview.png", explorer)
+
+    explorer = open_cell("charts.ipynb", f"%dt_runs --run {run_id}")
+    page.get_by_test_id("dt-view-charts").click()
+    chart = page.get_by_test_id("dt-chart")
+    expect(chart).to_have_attribute("data-drawn", "timeline", timeout=60_000)
+    chart.scroll_into_view_if_needed()
+    page.mouse.wheel(0, 200)  # the run's DAG above, the chart below
+    shot("charts-timeline.png")
+
+    explorer = open_cell("compare.ipynb", f'%dt_runs "{WORKFLOW}" --env prod')
+    rows = page.get_by_test_id("dt-run-row")
+    expect(rows.nth(1)).to_be_visible(timeout=60_000)
+    rows.nth(0).get_by_test_id("dt-compare-pick").check()
+    rows.nth(1).get_by_test_id("dt-compare-pick").check()
+    page.get_by_test_id("dt-compare-go").click()
+    expect(page.get_by_test_id("dt-compare-table")).to_be_visible(timeout=60_000)
+    page.get_by_test_id("dt-views").scroll_into_view_if_needed()
+    shot("compare.png", explorer)
+
+    make_notebook(lab.root / "run.ipynb", [CELL_FLOW])
+    page.goto(lab.url("lab/tree/run.ipynb", reset=True))
+    page.locator(CELLS).first.locator(".cm-content").wait_for(timeout=60_000)
+    run_cell(page, 0)
+    view = page.get_by_test_id("dt-runview")
+    expect(view).to_be_visible(timeout=30_000)
+    running = view.locator('[data-testid="dt-dag-node"][data-state="running"]', has_text="transform")
+    expect(running).to_have_count(1, timeout=30_000)
+    running.click()
+    expect(view.get_by_test_id("dt-log")).to_contain_text("partition 1", timeout=30_000)
+    view.scroll_into_view_if_needed()
+    shot("run-in-cell.png")
+    expect(view.get_by_test_id("dt-progress-pill")).to_have_text("completed", timeout=60_000)
+    return shots
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where the PNGs go")
@@ -124,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 try:
                     shots = take(context.new_page(), lab, run_id, args.out)
+                    shots += take_dashboard(context.new_page(), lab, run_id, args.out)
                 finally:
                     context.close()
                     browser.close()

@@ -95,7 +95,7 @@ bench: install-test
 		$(BIN)/python -m bench.bench_store; $(BIN)/python -m bench.bench_big_results; \
 		$(BIN)/python -m bench.bench_overview; $(BIN)/python -m bench.bench_server; \
 		$(BIN)/python -m bench.bench_remote_explorer --browser; \
-		$(BIN)/python -m bench.bench_explorer; $(BIN)/python -m bench.bench_dask; \
+		$(BIN)/python -m bench.bench_explorer; $(BIN)/python -m bench.bench_dask; $(BIN)/python -m bench.bench_live; \
 	else \
 		$(BIN)/python -m bench.bench_engine --quick; \
 		$(BIN)/python -m bench.bench_results --reps 5 --fresh-reps 3; \
@@ -104,6 +104,7 @@ bench: install-test
 		$(BIN)/python -m bench.bench_big_results --mb 100; \
 		$(BIN)/python -m bench.bench_server --seconds 2; \
 		$(BIN)/python -m bench.bench_remote_explorer --runs 10000 --reps 5; \
+		$(BIN)/python -m bench.bench_live --seconds 10; \
 	fi
 
 clean:

@@ -198,7 +198,7 @@ class DaskExecutor:
         plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
         future = self.client.submit(
             run_job, plain, self.functions[fbytes], upstream, self.token, self.shared,
-            key=f"dt-{job.name}-{self.token}-{job.task_id}", pure=False, retries=0, resources=need or None,
+            key=_key(job, self.token), pure=False, retries=0, resources=need or None,
         )  # fmt: skip
         self.futures[job.task_id] = future
         self.jobs[job.task_id] = job
@@ -379,6 +379,12 @@ class DaskExecutor:
                 os.unlink(self.probe)
             except OSError:
                 pass
+
+
+def _key(job: Job, token: str) -> str:
+    """The Dask key of a job: a follower that is released and submitted again gets a new key (Dask would otherwise
+    answer with the released one's result)."""
+    return f"dt-{job.name}-{token}-{job.task_id}" + ("" if job.after is None else f"-after-{job.after}")
 
 
 def _worker_lost(worker: str) -> str:

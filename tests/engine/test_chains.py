@@ -119,11 +119,15 @@ def _job(task_id: int, function, arguments, tmp_path: Path) -> Job:
     )  # fmt: skip
 
 
-def _events(ex: ProcessExecutor, seconds: float) -> list[object]:
+def _events(ex: ProcessExecutor, ends: int, seconds: float = 20.0) -> list[object]:
+    """Events until ``ends`` outcomes and releases came (or ``seconds`` passed), and any that follow within 0.3 s."""
     out: list[object] = []
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and sum(not isinstance(e, Started) for e in out) < ends:
         out += ex.wait(0.1)
+    quiet = time.monotonic() + 0.3
+    while time.monotonic() < quiet:
+        out += ex.wait(0.05)
     return out
 
 
@@ -132,7 +136,7 @@ def test_a_follower_starts_after_its_upstream_completes_and_never_after_it_fails
     try:
         ex.submit(_job(1, inc, {"x": 1}, tmp_path))
         assert ex.submit_after(_job(2, inc, {"x": Ref(1)}, tmp_path), 1)
-        events = _events(ex, 5.0)
+        events = _events(ex, 2)
         kinds = [(type(e).__name__, e.task_id) for e in events]  # type: ignore[attr-defined]
         assert kinds == [("Started", 1), ("Outcome", 1), ("Started", 2), ("Outcome", 2)]
         assert isinstance(events[3], Outcome) and events[3].ok and events[3].result is not None
@@ -140,7 +144,7 @@ def test_a_follower_starts_after_its_upstream_completes_and_never_after_it_fails
 
         ex.submit(_job(3, fail_at, {"x": 1, "at": 1}, tmp_path))
         assert ex.submit_after(_job(4, inc, {"x": Ref(3)}, tmp_path), 3)
-        events = _events(ex, 3.0)
+        events = _events(ex, 1)
         assert [e.task_id for e in events if isinstance(e, Started)] == [3]  # type: ignore[attr-defined]
         outcomes = [e for e in events if isinstance(e, Outcome)]
         assert [(o.task_id, o.ok) for o in outcomes] == [(3, False)]
@@ -151,7 +155,7 @@ def test_a_follower_starts_after_its_upstream_completes_and_never_after_it_fails
         producer.staging_dir = str(tmp_path)
         ex.submit(producer)
         assert ex.submit_after(_job(6, total, {"values": Ref(5)}, tmp_path), 5)
-        events = _events(ex, 3.0)
+        events = _events(ex, 2)
         assert [(type(e).__name__, e.task_id) for e in events] == [  # type: ignore[attr-defined]
             ("Started", 5),
             ("Outcome", 5),

@@ -8,6 +8,7 @@ were left out (:class:`CappedLog`).
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import threading
@@ -25,7 +26,12 @@ _UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 
 def max_log_bytes(value: str | None = None) -> int:
     """The cap on each task log: ``value`` or $DT_RUNS_MAX_LOG_BYTES (bytes, or with a K/M/G suffix), else 1 GiB.
     An unreadable value falls back to the default (a task must not fail over a log setting)."""
-    raw = (os.environ.get(MAX_LOG_BYTES_ENV, "") if value is None else value).strip().lower().replace("_", "")
+    return _parse_cap(os.environ.get(MAX_LOG_BYTES_ENV, "") if value is None else value)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_cap(text: str) -> int:
+    raw = text.strip().lower().replace("_", "")
     number = raw.rstrip("kmgb")
     try:
         cap = int(number) * _UNITS[raw[len(number) :]]

@@ -22,7 +22,6 @@ with it. A worker's stderr spool is unlinked as soon as both sides hold it open,
 from __future__ import annotations
 
 import atexit
-import copy
 import hashlib
 import os
 import pickle
@@ -43,7 +42,7 @@ import cloudpickle
 from ..models import TaskError
 from .executors import Event, Released, Started, check_max_workers
 from .proctree import descendants, end_processes
-from .procworker import outcome_from_wire, worker_main
+from .procworker import job_to_wire, outcome_from_wire, worker_main
 from .workers import HOST, Job, Outcome, system_line
 
 __all__ = ["ProcessExecutor", "descendants", "end_processes", "shared_process_executor", "worker_main"]
@@ -229,8 +228,7 @@ class ProcessExecutor:
             key = job.func_key or hashlib.sha1(job.function_bytes or b"").hexdigest()
             fbytes = None if key in worker.functions else job.function_bytes
             worker.functions.add(key)
-            plain = copy.copy(job)  # the job with its inputs, without the function (sent once per worker)
-            plain.function = plain.function_bytes = None
+            plain = job_to_wire(job)  # the job with its inputs, without the function (sent once per worker)
             try:
                 body = pickle.dumps(plain, protocol=5)
             except Exception:

@@ -4,7 +4,8 @@ The wire is compact (a message is a pickled tuple; times travel as whole microse
 errors as tuples), because pickling dataclasses and aware datetimes costs more than a short task itself:
 
 - engine -> worker: ``("init", sys_path, cwd)``, ``("stop",)``, or ``("jobs", [job, ...])`` where each job is
-  ``(task_id, function_key, function_bytes | None, pickled_job, stderr_path)`` (a job's ``after``: see below);
+  ``(task_id, function_key, function_bytes | None, pickled_job, stderr_path)`` and the pickled job is the tuple
+  of ``job_to_wire`` (a job's ``after``: see below);
 - worker -> engine: ``("done", task_id, ok, start_us, end_us, pid, result, error, exit_code)`` with ``result`` =
   ``(meta_fields, data, path)`` and ``error`` = ``(type, message, traceback)``, or ``("release", task_id)``.
 
@@ -31,10 +32,11 @@ from typing import Any
 from ..models import ResultMeta, TaskError
 from ..store.protocols import EncodedResult
 from .capture import process_spool
+from .clock import system_clock
 from .proctree import become_subreaper, end_strays
 from .workers import HOST, Job, Outcome, execute
 
-__all__ = ["outcome_from_wire", "worker_main"]
+__all__ = ["job_from_wire", "job_to_wire", "outcome_from_wire", "outcome_to_wire", "worker_main"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -48,13 +50,36 @@ def _time(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def _meta_fields(meta: ResultMeta) -> tuple[Any, ...]:
+    return (meta.codec, meta.bytes, meta.python_type, meta.shape, meta.length, meta.preview, meta.sha256)
+
+
+def job_to_wire(job: Job) -> tuple[Any, ...]:
+    """The job without its function, as plain values (the system clock travels as None)."""
+    inputs = {
+        ref: (item[0], _meta_fields(item[1]), item[2]) if len(item) == 3 else item for ref, item in job.inputs.items()
+    }
+    clock = None if job.clock is system_clock else job.clock
+    return (job.run_id, job.task_id, job.name, job.attempt, job.func_key, job.arguments, inputs, job.system,
+            job.env_vars, job.stdout, job.stderr, job.staging_dir, clock, job.resources, job.after)  # fmt: skip
+
+
+def job_from_wire(wire: tuple[Any, ...]) -> Job:
+    run_id, task_id, name, attempt, func_key, arguments, inputs, system, env_vars, stdout, stderr, staging, clock, \
+        resources, after = wire  # fmt: skip
+    for ref, item in inputs.items():
+        if len(item) == 3:
+            inputs[ref] = (item[0], ResultMeta(*item[1]), item[2])
+    return Job(run_id, task_id, name, attempt, func_key, arguments, inputs, system, env_vars, stdout, stderr,
+               staging, clock or system_clock, resources=resources, after=after)  # fmt: skip
+
+
 def outcome_to_wire(outcome: Outcome) -> tuple[Any, ...]:
     result = outcome.result
     meta = result.meta if result is not None else None
     wire_result = None
     if result is not None and meta is not None:
-        fields = (meta.codec, meta.bytes, meta.python_type, meta.shape, meta.length, meta.preview, meta.sha256)
-        wire_result = (fields, result.data, result.path)
+        wire_result = (_meta_fields(meta), result.data, result.path)
     error = outcome.error
     wire_error = (error.type, error.message, error.traceback) if error is not None else None
     return ("done", outcome.task_id, outcome.ok, _us(outcome.start_time), _us(outcome.end_time), outcome.pid,
@@ -159,7 +184,7 @@ def _run(
             while len(functions) > 256:
                 functions.popitem(last=False)
         functions.move_to_end(key)
-        job: Job = pickle.loads(body)
+        job = job_from_wire(pickle.loads(body))
         if not follow.take(job):
             follow.remember(task_id, None)
             return ("release", task_id)

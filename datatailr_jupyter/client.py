@@ -6,9 +6,9 @@ RunActions when it has them (a ``dt serve`` server runs them with its engine), e
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,6 @@ from .models import (
     ActivityGrid,
     LogChunk,
     ResultMeta,
-    RunDetail,
     RunPage,
     RunQuery,
     RunState,
@@ -28,6 +27,7 @@ from .models import (
     check_env,
     normalize_name,
 )
+from .runview import RUN_COLUMNS, RunView, frame_of, run_row
 from .settings import resolve
 from .store.protocols import RunActions, RunStore, read_whole_log
 from .store.registry import distrust, open_store
@@ -42,114 +42,6 @@ __all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
 
 DEFAULT_ENVS = ("dev", "pre", "prod")
 When = str | date | datetime | None
-
-_RUN_COLUMNS = [
-    "run_id",
-    "workflow",
-    "env",
-    "state",
-    "start_time",
-    "end_time",
-    "duration_s",
-    "job_version",
-    "trigger",
-    "original_run_id",
-    "rerun_of",
-    "partial_rerun",
-    "n_tasks",
-    "error_message",
-]
-_TASK_COLUMNS = [
-    "id",
-    "name",
-    "state",
-    "start_time",
-    "end_time",
-    "duration_s",
-    "attempt",
-    "function",
-    "dependencies",
-    "reused_from_run",
-    "result_type",
-    "result_bytes",
-    "error",
-]
-
-
-def _run_row(run: RunSummary) -> dict[str, Any]:
-    return {
-        "run_id": run.run_id,
-        "workflow": run.workflow,
-        "env": run.env,
-        "state": run.state.value,
-        "start_time": run.start_time,
-        "end_time": run.end_time,
-        "duration_s": run.duration,
-        "job_version": run.job_version,
-        "trigger": run.trigger.value,
-        "original_run_id": run.original_run_id,
-        "rerun_of": run.rerun_of,
-        "partial_rerun": run.partial_rerun,
-        "n_tasks": run.n_tasks,
-        "error_message": run.error_message,
-    }
-
-
-def _task_row(task: TaskRun) -> dict[str, Any]:
-    duration = None
-    if task.start_time is not None and task.end_time is not None:
-        duration = (task.end_time - task.start_time).total_seconds()
-    return {
-        "id": task.id,
-        "name": task.name,
-        "state": task.state.value,
-        "start_time": task.start_time,
-        "end_time": task.end_time,
-        "duration_s": duration,
-        "attempt": task.attempt,
-        "function": task.function,
-        "dependencies": list(task.dependencies),
-        "reused_from_run": task.reused_from_run,
-        "result_type": task.result.python_type if task.result else None,
-        "result_bytes": task.result.bytes if task.result else None,
-        "error": f"{task.error.type}: {task.error.message}" if task.error else None,
-    }
-
-
-def _frame(rows: list[dict[str, Any]], columns: list[str], index: str) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = pd.DataFrame(rows, columns=columns)
-    for col in ("start_time", "end_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
-    return frame.set_index(index)
-
-
-@dataclass(frozen=True)
-class RunView:
-    """One run: its summary, its tasks as a DataFrame, and shortcuts to their results and logs."""
-
-    client: Client
-    detail: RunDetail
-
-    @property
-    def summary(self) -> RunSummary:
-        return self.detail.run
-
-    @property
-    def tasks(self) -> pd.DataFrame:
-        return _frame([_task_row(t) for t in self.detail.tasks], _TASK_COLUMNS, "id")
-
-    def result(self, task: int | str) -> Any:
-        return self.client.result(self.summary.run_id, task)
-
-    def logs(self, task: int | str, stream: str = "stdout", tail: int | None = None) -> str:
-        return self.client.logs(self.summary.run_id, task, stream, tail=tail)
-
-    def __repr__(self) -> str:
-        run = self.summary
-        return f"<run {run.run_id} of {run.workflow!r} [{run.env}] v{run.job_version}: {run.state.value}>"
-
 
 class Client:
     """Reads a run store for people: workflows, runs, tasks, logs and results as DataFrames and values.
@@ -284,8 +176,8 @@ class Client:
         limit: int | None = 100,
     ) -> pd.DataFrame:
         """Runs newest first as a DataFrame indexed by run_id. Dates: datetime, ISO string, or '7d'/'24h'."""
-        rows = [_run_row(r) for r in self.iter_runs(workflow, env, start, end, states, limit)]
-        return _frame(rows, _RUN_COLUMNS, "run_id")
+        rows = [run_row(r) for r in self.iter_runs(workflow, env, start, end, states, limit)]
+        return frame_of(rows, RUN_COLUMNS, "run_id")
 
     def run(self, run_id: int) -> RunView:
         return RunView(self, self.store.get_run(_run_id(run_id)))
@@ -381,7 +273,7 @@ class Client:
         new_id = self.actions.rerun(
             _run_id(run_id), version=version, full=full, from_task=from_task, request_key=request_key
         )
-        return self.wait(new_id, timeout, progress) if wait else self.store.get_run(new_id).run
+        return self._finish(new_id, wait, timeout, progress)
 
     def trigger(
         self,
@@ -398,7 +290,25 @@ class Client:
         new_id = self.actions.trigger(
             workflow, env=None if env is None else check_env(env), version=version, request_key=request_key
         )
-        return self.wait(new_id, timeout, progress) if wait else self.store.get_run(new_id).run
+        return self._finish(new_id, wait, timeout, progress)
+
+    def _finish(
+        self, run_id: int, wait: bool, timeout: float | None, progress: Callable[[RunSummary], None] | None
+    ) -> RunSummary:
+        """The new run when it ended (``wait``: in a notebook its view follows it in the cell's output meanwhile),
+        else as it is now."""
+        if not wait:
+            return self.store.get_run(run_id).run
+        monitor = None
+        if "ipykernel" in sys.modules:
+            from importlib import import_module
+
+            monitor = import_module("datatailr_jupyter.explorer.runmonitor").display_run(self.store, run_id)
+        try:
+            return self.wait(run_id, timeout, progress)
+        finally:
+            if monitor is not None:
+                monitor.finish()
 
     def wait(
         self,

@@ -7,9 +7,10 @@ import argparse
 import sys
 from typing import Any
 
-from ..client import _RUN_COLUMNS, _TASK_COLUMNS, Client, _run_row, _task_row
+from ..client import Client
 from ..errors import VersionNotFoundError, known
 from ..models import RunState, Version
+from ..runview import RUN_COLUMNS, TASK_COLUMNS, run_row, task_row
 from ..stored_code import function_source
 from ..terminal import clean
 from .args import MAX_ID, RUN_ID, VERSION, add_common, bounded_int, task_ref
@@ -128,7 +129,7 @@ def ls(args: argparse.Namespace, client: Client, out: Output) -> int:
 def runs(args: argparse.Namespace, client: Client, out: Output) -> int:
     workflow = client.find_workflow(args.workflow, args.env).key if args.workflow else None
     found = client.iter_runs(workflow, args.env, args.since, args.until, args.state or None, args.limit)
-    out.table(Table.of([_run_row(r) for r in found], _RUN_COLUMNS))
+    out.table(Table.of([run_row(r) for r in found], RUN_COLUMNS))
     return 0
 
 
@@ -140,8 +141,8 @@ def show_run(args: argparse.Namespace, client: Client, out: Output) -> int:
     out.text(clean(str(view)))
     if view.summary.error_message:
         out.text(clean(f"error: {view.summary.error_message}"))
-    columns = [c for c in _TASK_COLUMNS if c != "dependencies"]
-    out.table(Table.of([_task_row(t) for t in view.detail.tasks], columns), False)
+    columns = [c for c in TASK_COLUMNS if c != "dependencies"]
+    out.table(Table.of([task_row(t) for t in view.detail.tasks], columns), False)
     return 0
 
 
@@ -196,7 +197,7 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
     edges = [(names.get(d, str(d)), t["name"]) for t in tasks for d in t.get("dependencies", [])]
     sources = client.version_sources(info.key, target.version) if target else {}
     code = {t["name"]: function_source(sources, str(t.get("function", ""))) for t in tasks}
-    last = [_run_row(r) for r in client.iter_runs(info.key, args.env, limit=args.runs)] if args.runs else None
+    last = [run_row(r) for r in client.iter_runs(info.key, args.env, limit=args.runs)] if args.runs else None
     deployment = (target.definition.get("deployment") or {}) if target else {}
     if out.as_json:
         out.json({
@@ -208,7 +209,7 @@ def get(args: argparse.Namespace, client: Client, out: Output) -> int:
                        "dependencies": [names.get(d, d) for d in t.get("dependencies", [])]} for t in tasks],
             "edges": edges,
             "code": code,
-            "runs": [] if last is None else Table.of(last, _RUN_COLUMNS).records(),
+            "runs": [] if last is None else Table.of(last, RUN_COLUMNS).records(),
         })  # fmt: skip
         return 0
     out.text(f"workflow {info.name!r} (key {info.key})")

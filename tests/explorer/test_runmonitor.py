@@ -172,6 +172,29 @@ def test_the_handle_shows_the_run_view_later_but_not_twice_in_its_own_cell(kerne
     assert widgets[0][WIDGET]["model_id"] != live  # a view of its own: a task clicked there is not clicked here
 
 
+def test_a_rerun_through_the_client_shows_its_view_while_it_runs_and_client_run_shows_it_again(
+    kernel: BlockingKernelClient,
+) -> None:
+    code = textwrap.dedent(
+        """
+        from datatailr_jupyter import connect
+        c = connect(trust=True)
+        first = c.runs("Monitored Flow", limit=1).index[0]
+        again = c.rerun(int(first), full=True)
+        print("rerun", again.run_id, again.state.value)
+        """
+    )
+    out = execute(kernel, code)
+    widgets = displayed_widgets(out)
+    assert len(widgets) == 1 and "RunMonitor" in widgets[0]["text/plain"], widgets
+    model_id = widgets[0][WIDGET]["model_id"]
+    assert [c["run_state"] for c in updates(out, model_id) if "run_state" in c][-1] == "completed"
+    stdout = "".join(m["content"]["text"] for m in out if m["msg_type"] == "stream")
+    assert "rerun" in stdout and "completed" in stdout, stdout
+    shown = displayed_widgets(execute(kernel, "c.run(again.run_id)"))
+    assert len(shown) == 1 and "RunMonitor" in shown[0]["text/plain"] and shown[0][WIDGET]["model_id"] != model_id
+
+
 def test_show_runs_off_shows_the_html_summary_and_no_widget(kernel: BlockingKernelClient) -> None:
     try:
         out = execute(kernel, "import os; os.environ['DT_SHOW_RUNS'] = '0'\nmonitored(local_run=True)")

@@ -1,10 +1,12 @@
-"""The wire under HttpRunStore: urllib3 keep-alive connections with retries and timeouts, and fast decoding of
-records (run pages and lists: the answers explorers poll most).
+"""The wire under HttpRunStore: urllib3 keep-alive connections with retries and timeouts, the lean GET lane
+(http_lane.py) in front of them, and fast decoding of records (run pages and lists: what explorers poll most).
 
 ``Transport.send`` turns every way of not getting an answer into one StoreUnavailableError that says why; answers
 are read whole (``Answer``). requests was dropped here: its session machinery cost about 1 ms of CPU a call,
-more than the server takes to answer a kept page. Run pages and record lists are decoded with msgspec straight into
-the frozen records (several times faster than ``json.loads`` and ``from_dict``), and the general way when it objects.
+more than the server takes to answer a kept page. Plain-http GETs take the lane, retried with the same urllib3
+``Retry`` objects, and go through urllib3 when the lane cannot read an answer. Run pages and record lists are
+decoded with msgspec straight into the frozen records (several times faster than ``json.loads`` and
+``from_dict``), and the general way when it objects.
 """
 
 from __future__ import annotations

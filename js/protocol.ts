@@ -1,6 +1,7 @@
 // Request/response dispatcher over the widget's custom messages: ids, timeouts, error objects and cancel.
 // Wire form (docs/protocol.md): {kind, id, payload} -> {kind: "<kind>-response", id, payload | error}.
 // Answers the kernel pushed ("live" notices) are kept in a small cache that answers requests at once.
+import { decodeRunDetail } from "./columns";
 import { AnswerCache, LIVE_KINDS, type LiveKey, POLL_MS, cacheKey, parseLive } from "./livecache";
 import { REQUIRED_FIELDS, type Kind, type PayloadOf, type ResponseOf } from "./types";
 
@@ -63,6 +64,15 @@ interface Pending {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Answers sent in a wire form of their own, decoded into what the parts use (get-run: columns to records). */
+const DECODERS: { [K in Kind]?: (wire: Record<string, unknown>) => ResponseOf<K> } = { "get-run": decodeRunDetail };
+
+/** The answer as the parts use it; throws when its wire form is malformed. */
+export function decodeAnswer(kind: string, wire: Record<string, unknown>): Record<string, unknown> {
+  const decode = DECODERS[kind as Kind];
+  return decode ? (decode(wire) as unknown as Record<string, unknown>) : wire;
 }
 
 export class Dispatcher {
@@ -239,7 +249,14 @@ export class Dispatcher {
       for (const a of pushed) {
         const missing = REQUIRED_FIELDS[a.kind as Kind].filter((f) => !(f in a.answer));
         if (missing.length) continue;
-        this.cache.put(cacheKey(a.kind, a.payload), a.answer);
+        let answer: Record<string, unknown>;
+        try {
+          answer = decodeAnswer(a.kind, a.answer);
+        } catch (err) {
+          console.error(`[datatailr] a pushed "${a.kind}" answer is malformed: ${errorText(err)}`);
+          continue;
+        }
+        this.cache.put(cacheKey(a.kind, a.payload), answer);
         keys.push({ kind: a.kind, payload: a.payload });
       }
       if (keys.length) this.emit(this.liveListeners, keys);
@@ -272,7 +289,17 @@ export class Dispatcher {
       );
       return;
     }
-    entry.settle(payload);
+    let answer: Record<string, unknown>;
+    try {
+      answer = decodeAnswer(entry.kind, payload as Record<string, unknown>);
+    } catch (err) {
+      entry.settle(
+        undefined,
+        new RequestError("ProtocolError", `The kernel's "${entry.kind}" answer is malformed: ${errorText(err)}.`, entry.kind),
+      );
+      return;
+    }
+    entry.settle(answer);
     this.tell(entry.kind);
   }
 

@@ -274,6 +274,7 @@ export interface Requests {
     response: { runs: RunSummary[]; total: number; next_cursor: string | null };
   };
   "rerun-family": { payload: { run_id: number }; response: { runs: RunSummary[] } };
+  /** Sent as columns (js/columns.ts RunDetailWire); the dispatcher hands the parts the decoded RunDetail. */
   "get-run": { payload: { run_id: number }; response: RunDetail };
   "read-log": {
     payload: {
@@ -324,7 +325,7 @@ export const REQUIRED_FIELDS: { [K in Kind]: readonly string[] } = {
   "list-workflows": ["workflows"],
   "list-runs": ["runs", "total"],
   "rerun-family": ["runs"],
-  "get-run": ["run", "tasks"],
+  "get-run": ["run", "n_tasks", "columns"], // the columnar wire form (js/columns.ts), decoded before use
   "read-log": ["text", "offset", "next_offset", "size"],
   "search-log": ["matches"],
   "get-result": ["preview"],

@@ -30,6 +30,7 @@ from typing import Any
 from ..client import Client
 from ..errors import InvalidArgumentError
 from ..models import RunState
+from .columns import task_states
 from .handlers import Context, dispatch
 
 __all__ = ["MAX_RUNS", "MAX_TASKS", "TAIL_BYTES", "LiveFeed", "Subscription", "parse_subscription"]
@@ -249,9 +250,9 @@ class LiveFeed:
             answers.append(detail)
             if detail is None:
                 continue
-            tasks = detail["answer"]["tasks"]
+            tasks = task_states(detail["answer"])
             # running tasks, and those that ran last round (their last lines and the end of the log)
-            follow = [t["id"] for t in tasks if t.get("state") == "running" or (run_id, t["id"]) in self._tailing]
+            follow = [t for t, state in tasks if state == "running" or (run_id, t) in self._tailing]
             for task_id in follow[:MAX_TASKS]:
                 tailing.add((run_id, task_id))
                 for stream in STREAMS:
@@ -265,7 +266,7 @@ class LiveFeed:
     def _running(answers: list[dict[str, Any] | None], run_id: int, task_id: int) -> bool:
         for a in answers:
             if a is not None and a["kind"] == "get-run" and a["payload"]["run_id"] == run_id:
-                return any(t["id"] == task_id and t.get("state") == "running" for t in a["answer"]["tasks"])
+                return (task_id, "running") in task_states(a["answer"])
         return False
 
     def _changed(self, answer: dict[str, Any]) -> bool:

@@ -1,5 +1,6 @@
 // A hand-made anywidget model for tests: traits in a plain object, custom messages answered by a handler.
 import type { Model } from "../types";
+import { wireMessage } from "./columnar";
 
 type Listener = (msg: unknown, buffers: DataView[]) => void;
 export type Handler = (kind: string, payload: Record<string, unknown>) => unknown;
@@ -88,7 +89,9 @@ export class FakeModel {
   }
 
   emit(event: string, msg?: unknown, buffers: DataView[] = []): void {
-    for (const cb of [...(this.listeners.get(event) ?? [])]) cb(msg, buffers);
+    // get-run answers written as records in the tests go out in columns, as the kernel sends them
+    const sent = event === "msg:custom" ? wireMessage(msg) : msg;
+    for (const cb of [...(this.listeners.get(event) ?? [])]) cb(sent, buffers);
   }
 
   send(content: unknown): void {

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from datatailr_jupyter import Client
+from datatailr_jupyter.explorer.columns import task_records
 from datatailr_jupyter.explorer.handlers import Context, dispatch
 
 from .conftest import SALES, Built
@@ -90,4 +91,4 @@ def test_charts_are_plotly_json(client: Client, built_store: Built) -> None:
 
 def test_get_run_carries_each_tasks_recorded_arguments(client: Client, built_store: Built) -> None:
     res = ok(client, "get-run", {"run_id": built_store.runs["ok"]})
-    assert all("arguments" in t and isinstance(t["arguments"], dict) for t in res["tasks"])
+    assert all("arguments" in t and isinstance(t["arguments"], dict) for t in task_records(res))

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from datatailr_jupyter import Client
+from datatailr_jupyter.explorer.columns import task_records
 from datatailr_jupyter.explorer.handlers import HANDLERS, MAX_RESPONSE, Context, dispatch
 from datatailr_jupyter.models import RunState, to_wire_time
 from datatailr_jupyter.store.codecs import encode
@@ -109,7 +110,7 @@ def test_rerun_family_of_an_unknown_run_is_a_run_not_found_error(client: Client)
 def test_get_run_gives_the_run_and_its_tasks_with_dependencies(client: Client, built_store: Built) -> None:
     answer = ok(client, "get-run", {"run_id": built_store.runs["failed"]})
     assert answer["run"]["state"] == "failed"
-    tasks = {t["name"]: t for t in answer["tasks"]}
+    tasks = {t["name"]: t for t in task_records(answer)}
     assert tasks["calculate_total"]["dependencies"] == [0]
     assert tasks["calculate_total"]["error"]["type"] == "ValueError"
     assert tasks["write report"]["state"] == "did_not_run"

@@ -17,6 +17,7 @@ from typing import Any
 
 from datatailr_jupyter import connect
 from datatailr_jupyter.engine import task, workflow
+from datatailr_jupyter.explorer.columns import task_records
 from datatailr_jupyter.explorer.handlers import HANDLERS
 
 
@@ -104,7 +105,7 @@ def explorer(deadline: float) -> dict[str, Any]:
                     detail = HANDLERS["get-run"](client, {"run_id": run_id}, None)
                     HANDLERS["rerun-family"](client, {"run_id": run_id}, None)
                     ops += 2
-                    for t in detail["tasks"]:
+                    for t in task_records(detail):
                         if t["state"] == "completed":
                             HANDLERS["read-log"](client, {"run_id": run_id, "task_id": t["id"], "tail": 4096}, None)
                             HANDLERS["get-result"](client, {"run_id": run_id, "task_id": t["id"]}, None)

@@ -1,0 +1,114 @@
+"""The columnar form of get-run's tasks: one array per field, repeated values sent once (docs/protocol.md).
+
+A column is one of
+
+* a JSON array, one value per row;
+* ``{"dict": [distinct values], "codes": [index into dict per row]}`` when at most half the values are distinct
+  (states, functions, times of a run whose tasks ran together, empty arguments);
+* ``{"lists": column of the items, "lengths": [items per row]}`` for a field whose values are lists (dependencies:
+  a flat edge list);
+* ``{"rows": [rows that have a value], "fields": {name: column over those rows}}`` for a field whose values are
+  records or null (result, error); the other rows are null.
+
+:func:`decode_columns` gives back exactly the records the columns were made from; js/columns.ts does the same in
+the browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+__all__ = ["decode_columns", "encode_column", "encode_records", "task_records", "task_states", "wire_value"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _key(value: Any) -> Any:
+    """A hashable key equal for equal JSON values (True, 1 and 1.0 stay apart); repr for containers."""
+    if isinstance(value, _SCALARS):
+        return (type(value), value)
+    return (type(value), repr(value))
+
+
+def encode_column(values: Sequence[Any]) -> Any:
+    """``values`` (JSON values, one per row) as a column: dictionary-coded when it halves the values."""
+    if any(isinstance(v, list) for v in values) and all(isinstance(v, list) for v in values):
+        items = [item for v in values for item in v]
+        return {"lists": encode_column(items), "lengths": [len(v) for v in values]}
+    index: dict[Any, int] = {}
+    distinct: list[Any] = []
+    codes: list[int] = []
+    limit = len(values) // 2
+    for value in values:
+        key = _key(value)
+        code = index.get(key)
+        if code is None:
+            if len(distinct) >= limit:
+                return list(values)
+            code = index[key] = len(distinct)
+            distinct.append(value)
+        codes.append(code)
+    return {"dict": distinct, "codes": codes} if values else []
+
+
+def encode_records(records: Sequence[Any], fields: Sequence[str], wire: Callable[[str, Any], Any]) -> Any:
+    """A column of records (objects with attributes ``fields``) or None: the present rows, a column per field."""
+    rows = [i for i, r in enumerate(records) if r is not None]
+    present = [records[i] for i in rows]
+    return {"rows": rows, "fields": {f: encode_column([wire(f, getattr(r, f)) for r in present]) for f in fields}}
+
+
+def _decode(column: Any, n: int) -> list[Any]:
+    if isinstance(column, list):
+        if len(column) != n:
+            raise ValueError(f"a column has {len(column)} values for {n} rows")
+        return column
+    if not isinstance(column, Mapping):
+        raise ValueError(f"a column must be an array or an object, not {type(column).__name__}")
+    if "codes" in column:
+        distinct = column["dict"]
+        return [distinct[c] for c in _decode(column["codes"], n)]
+    if "lengths" in column:
+        lengths = _decode(column["lengths"], n)
+        items = _decode(column["lists"], sum(lengths))
+        out, at = [], 0
+        for length in lengths:
+            out.append(items[at : at + length])
+            at += length
+        return out
+    if "rows" in column:
+        rows = column["rows"]
+        fields = {name: _decode(c, len(rows)) for name, c in column["fields"].items()}
+        values: list[Any] = [None] * n
+        for j, i in enumerate(rows):
+            values[i] = {name: vs[j] for name, vs in fields.items()}
+        return values
+    raise ValueError(f"unknown column form with keys {sorted(column)}")
+
+
+def decode_columns(n: int, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``n`` records the columns were made from (field order as in ``columns``)."""
+    decoded = {name: _decode(column, n) for name, column in columns.items()}
+    return [{name: values[i] for name, values in decoded.items()} for i in range(n)]
+
+
+def task_records(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tasks of a get-run answer as records (TaskRun.to_dict() form plus ``arguments``)."""
+    return decode_columns(int(answer["n_tasks"]), answer["columns"])
+
+
+def task_states(answer: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """``(task id, state)`` of each task of a get-run answer, decoding only those two columns."""
+    n, columns = int(answer["n_tasks"]), answer["columns"]
+    return list(zip(_decode(columns["id"], n), _decode(columns["state"], n), strict=True))
+
+
+def wire_value(value: Any) -> Any:
+    """A model attribute as it goes on the wire: enums by value, tuples as lists (times are formatted by caller)."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -83,9 +83,73 @@ def kernel_side(client: Client, kind: str, payload: dict[str, Any], reps: int) -
     return statistics.median(samples), size
 
 
+def get_run_split(client: Client, run_id: int, reps: int) -> dict[str, float]:
+    """get-run's parts in the kernel, median ms: the store read, the columns, their JSON; and the records form
+    the answer had before (one dict per task) built and dumped from the same read, with both sizes in bytes."""
+    from datatailr_jupyter.explorer.handlers import MAX_TRACEBACK, _arguments, task_columns
+
+    parts: dict[str, list[float]] = {}
+
+    def timed(name: str, fn: Any, *args: Any) -> Any:
+        started = time.perf_counter()
+        value = fn(*args)
+        parts.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+        return value
+
+    def records(tasks: Any, arguments: dict[int, Any]) -> list[dict[str, Any]]:
+        out = []
+        for t in tasks:
+            data = t.to_dict()
+            if data.get("result"):
+                data["result"]["preview"] = data["result"]["sha256"] = ""
+            if data.get("error") and len(data["error"]["traceback"]) > MAX_TRACEBACK:
+                data["error"]["traceback"] = "…" + data["error"]["traceback"][-MAX_TRACEBACK:]
+            data["arguments"] = arguments.get(t.id, {})
+            out.append(data)
+        return out
+
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode()
+
+    sizes: dict[str, float] = {}
+    for _ in range(reps):
+        detail = timed("store read (Client.run)", lambda: client.run(run_id).detail)
+        arguments = timed("arguments (version definition)", _arguments, client, detail.run)
+        cols = timed("columns built", task_columns, detail.tasks, arguments)
+        sizes["columns bytes"] = len(timed("columns JSON", dumps, cols))
+        recs = timed("records built (before)", records, detail.tasks, arguments)
+        sizes["records bytes"] = len(timed("records JSON (before)", dumps, recs))
+    return {**{k: statistics.median(v) for k, v in parts.items()}, **sizes}
+
+
 def busiest(store: SqliteRunStore) -> str:
     """The workflow of the newest prod run (so the table has rows in both stores)."""
     return store.list_runs(RunQuery(env="prod", limit=1)).runs[0].workflow
+
+
+START_MARKS = (
+    ("module evaluated", "data-module-at"),
+    ("render", "data-render-at"),
+    ("first request sent", "data-first-sent-at"),
+    ("first answer", "data-first-answer-at"),
+)
+
+
+LOG_MARKS = (
+    ("tail requested (from click)", "data-request-at"),
+    ("tail answered", "data-answer-at"),
+    ("tail rendered", "data-rendered-at"),
+)
+
+
+def start_split(cell: Any, page_t0: float) -> dict[str, float]:
+    """Milliseconds from Ctrl+Enter (page clock) to each start mark the widget leaves on its root element.
+
+    A module evaluated before Ctrl+Enter (negative) was reused from an earlier widget of the page."""
+    root = cell.locator('[data-testid="dt-explorer"][data-first-answer-at]').first
+    root.wait_for(timeout=60_000)
+    found = {label: root.get_attribute(attr) for label, attr in START_MARKS}
+    return {f"start: {label}": float(v) - page_t0 for label, v in found.items() if v}
 
 
 def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str, int]], reps: int) -> dict[str, float]:
@@ -114,12 +178,16 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
             for _ in range(reps):
                 for i, label in enumerate(stores, start=1):
                     cell = page.locator(CELLS).nth(i)
+                    page_t0 = float(page.evaluate("performance.now()"))
                     started = time.perf_counter()
                     run_cell(page, i)
                     cell.get_by_test_id("dt-run-row").first.wait_for(timeout=60_000)
                     out.setdefault(f"table visible, {label}", []).append((time.perf_counter() - started) * 1000)
+                    for part, ms in start_split(cell, page_t0).items():
+                        out.setdefault(f"table, {label}: {part}", []).append(ms)
                 for j, label in enumerate(runs, start=1 + len(stores)):
                     cell = page.locator(CELLS).nth(j)
+                    page_t0 = float(page.evaluate("performance.now()"))
                     started = time.perf_counter()
                     run_cell(page, j)
                     dag = cell.get_by_test_id("dt-dag")
@@ -127,17 +195,25 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
                     drawn.wait_for(timeout=120_000)
                     expect(dag).to_have_attribute("data-draw-ms", re.compile(r"\d"), timeout=120_000)
                     out.setdefault(f"{label}: magic to drawn", []).append((time.perf_counter() - started) * 1000)
+                    for part, ms in start_split(cell, page_t0).items():
+                        out.setdefault(f"{label}: {part}", []).append(ms)
                     for attr in ("data-layout-ms", "data-draw-ms"):
                         value = dag.get_attribute(attr)
                         if value:
                             out.setdefault(f"{label}: {attr[5:-3]} (in the widget)", []).append(float(value))
                     if label.startswith("log"):  # click the task: its stdout tail is the first screen
+                        page_t0 = float(page.evaluate("performance.now()"))
                         started = time.perf_counter()
                         cell.get_by_test_id("dt-dag-node").first.click()
                         expect(cell.get_by_test_id("dt-log")).to_contain_text("the needle", timeout=60_000)
                         out.setdefault(f"{label}: click task to first screen", []).append(
                             (time.perf_counter() - started) * 1000
                         )
+                        shown = cell.locator('[data-testid="dt-log"][data-rendered-at]').first
+                        for part, attr in LOG_MARKS:
+                            value = shown.get_attribute(attr)
+                            if value:
+                                out.setdefault(f"{label}: {part}", []).append(float(value) - page_t0)
             browser.close()
     finally:
         server.stop()
@@ -189,6 +265,10 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{'kernel side (request handled in the kernel)':<52} {'p50 ms':>10} {'answer bytes':>14}")
         for label, ms, size in rows:
             print(f"{label:<52} {ms:>10.2f} {size:>14,}")
+        for n, run_id in dags.items():
+            print(f"\nget-run of {n:,} tasks, its parts (p50 ms; bytes)")
+            for part, value in get_run_split(client, run_id, args.reps).items():
+                print(f"  {part:<50} {value:>10,.1f}")
 
         if not args.no_browser:
             stores = {"100 runs": (small.path, shown[id(small)]), f"{args.runs:,} runs": (big.path, shown[id(big)])}

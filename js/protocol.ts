@@ -103,6 +103,10 @@ export class Dispatcher {
     model.on("msg:custom", this.onMessage);
   }
 
+  /** performance.now() when the first request was sent and its answer came (the widget's start, for benchmarks). */
+  firstSentAt: number | null = null;
+  firstAnswerAt: number | null = null;
+
   get inFlight(): number {
     return this.pending.size;
   }
@@ -235,6 +239,7 @@ export class Dispatcher {
       this.pending.set(id, { kind, settle });
       signal?.addEventListener("abort", onAbort);
       try {
+        this.firstSentAt ??= performance.now();
         this.model.send({ kind, id, payload });
       } catch (err) {
         settle(undefined, new RequestError("SendError", `Could not send "${kind}" to the kernel: ${errorText(err)}`, kind));
@@ -265,6 +270,7 @@ export class Dispatcher {
     if (!isRecord(msg) || typeof msg.id !== "number" || typeof msg.kind !== "string") return;
     const entry = this.pending.get(msg.id);
     if (!entry || msg.kind !== `${entry.kind}-response`) return;
+    this.firstAnswerAt ??= performance.now();
     if (msg.error !== undefined && msg.error !== null) {
       const e = isRecord(msg.error) ? msg.error : {};
       const type = typeof e.type === "string" ? e.type : "Error";

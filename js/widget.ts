@@ -21,15 +21,30 @@ import { RunViews } from "./views";
 
 export type { Model };
 
+/** When this module was evaluated (page clock): the start of the widget, as data-* marks for the benchmark. */
+const MODULE_AT = performance.now();
+
+function markStart(root: HTMLElement, api: Dispatcher, renderAt: number): () => void {
+  root.dataset.moduleAt = MODULE_AT.toFixed(1);
+  root.dataset.renderAt = renderAt.toFixed(1);
+  return api.observe(() => {
+    if (root.dataset.firstAnswerAt) return;
+    root.dataset.firstSentAt = (api.firstSentAt ?? 0).toFixed(1);
+    root.dataset.firstAnswerAt = (api.firstAnswerAt ?? 0).toFixed(1);
+  });
+}
+
 function render(props: RenderProps<Model>): () => void {
   // a RunMonitor: one run in a cell's output, without the explorer's pickers and run table
   if (isRunView(props.model)) return renderRun(props as unknown as RenderProps<RunModel>);
   const { model, el } = props;
+  const renderAt = performance.now();
   const d = new Disposer();
   const root = h("div", { class: "dt-root", testid: "dt-explorer" });
   injectStyles(root);
   const api = new Dispatcher(model);
   d.add(() => api.dispose());
+  d.add(markStart(root, api, renderAt));
   const ctx: Ctx = { model, api, el, root, bus: new Bus(), d, labext: labextActive(), run: null };
 
   // Kernel notice (Explorer.refresh()): fetch everything on screen again.

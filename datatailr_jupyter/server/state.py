@@ -19,6 +19,7 @@ from ..errors import ConfigError, InvalidNameError, NotFoundError, StoreError, k
 from ..store._schema import write
 
 __all__ = [
+    "KEY_TTL_SECONDS",
     "PENDING_STALE_SECONDS",
     "Claim",
     "MemoryServerState",
@@ -31,6 +32,12 @@ __all__ = [
 
 PENDING_STALE_SECONDS = 120.0
 """A key whose request started this long ago without an answer (its server died) may be tried again."""
+
+KEY_TTL_SECONDS = 24 * 3600.0
+"""How long an Idempotency-Key's answer is kept (and replayed); older keys are forgotten, so the table stays small."""
+
+PRUNE_EVERY_SECONDS = 60.0
+"""At most one sweep of expired keys per this many seconds per server."""
 
 
 class TokenNotFoundError(NotFoundError):
@@ -120,6 +127,7 @@ class SqliteServerState:
     def __init__(self, database: Any, label: str) -> None:
         self._db = database
         self._label = label
+        self._swept = 0  # when expired keys were last deleted (microseconds since the epoch)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self._db.conn()
@@ -173,10 +181,15 @@ class SqliteServerState:
 
     def begin(self, key: str, request_hash: str) -> Claim:
         with write(self._conn()) as tx:
+            now = _now_us()
+            if now - self._swept > PRUNE_EVERY_SECONDS * 1e6:
+                tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (now - int(KEY_TTL_SECONDS * 1e6),))
+                self._swept = now
             row = tx.execute(
                 "SELECT request_hash, status, response, created_at FROM idempotency_keys WHERE key = ?", (key,)
             ).fetchone()
-            now = _now_us()
+            if row is not None and now - int(row[3]) > KEY_TTL_SECONDS * 1e6:
+                row = None  # expired: forgotten, as the next sweep would
             if row is None or (row[2] is None and now - int(row[3]) > PENDING_STALE_SECONDS * 1e6):
                 tx.execute(
                     "INSERT OR REPLACE INTO idempotency_keys (key, request_hash, created_at) VALUES (?, ?, ?)",
@@ -238,9 +251,12 @@ class MemoryServerState:
 
     def begin(self, key: str, request_hash: str) -> Claim:
         with self._lock:
+            now = time.monotonic()
+            for old in [k for k, v in self._keys.items() if now - v[3] > KEY_TTL_SECONDS]:
+                del self._keys[old]
             found = self._keys.get(key)
-            if found is None or (found[2] is None and time.monotonic() - found[3] > PENDING_STALE_SECONDS):
-                self._keys[key] = (request_hash, None, None, time.monotonic())
+            if found is None or (found[2] is None and now - found[3] > PENDING_STALE_SECONDS):
+                self._keys[key] = (request_hash, None, None, now)
                 return Claim("new")
         if found[0] != request_hash:
             return Claim("mismatch")

@@ -90,3 +90,30 @@ def test_a_store_of_schema_version_1_opens_migrated_with_its_runs(tmp_path: Path
     assert conn.execute("PRAGMA user_version").fetchone()[0] == _schema.SCHEMA_VERSION == 3
     conn.close()
     reopened.close()
+
+
+def test_idempotency_keys_are_forgotten_after_a_day_in_the_store_and_in_memory(tmp_path: Path) -> None:
+    from datatailr_jupyter.server import state as server_state
+
+    store = SqliteRunStore(tmp_path / "store")
+    try:
+        for state in (server_state.state_for(store), MemoryServerState()):
+            assert state.begin("k1", "body-a").kind == "new"
+            state.finish("k1", 200, '{"run_id": 1}')
+            assert state.begin("k1", "body-b").kind == "mismatch"
+            replay = state.begin("k1", "body-a")
+            assert (replay.kind, replay.status) == ("replay", 200)
+            if isinstance(state, MemoryServerState):
+                h, status, response, _ = state._keys["k1"]
+                state._keys["k1"] = (h, status, response, -server_state.KEY_TTL_SECONDS - 1)
+            else:
+                conn = sqlite3.connect(tmp_path / "store" / "runs.db")
+                conn.execute("UPDATE idempotency_keys SET created_at = created_at - ?", (int(25 * 3600 * 1e6),))
+                conn.commit()
+                conn.close()
+            assert state.begin("k1", "body-b").kind == "new"  # a day later the key is free again
+        conn = sqlite3.connect(tmp_path / "store" / "runs.db")
+        assert conn.execute("SELECT count(*) FROM idempotency_keys").fetchone()[0] == 1  # the expired row is gone
+        conn.close()
+    finally:
+        store.close()

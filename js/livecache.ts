@@ -76,9 +76,9 @@ export class AnswerCache {
     return this.entries.has(key);
   }
 
-  /** Keep `answer`; whether it differs from the one kept before. */
-  put(key: string, answer: Record<string, unknown>, now = Date.now()): boolean {
-    const text = canonical(answer);
+  /** Keep `answer`; whether it differs from the one kept before. `text` stands for the answer in that comparison
+   * (an answer decoded from a compact wire form passes the wire form's canonical text: cheaper to make). */
+  put(key: string, answer: Record<string, unknown>, now = Date.now(), text = canonical(answer)): boolean {
     const old = this.entries.get(key);
     this.entries.delete(key);
     this.entries.set(key, { answer, text, at: now });

@@ -2,7 +2,7 @@
 // Wire form (docs/protocol.md): {kind, id, payload} -> {kind: "<kind>-response", id, payload | error}.
 // Answers the kernel pushed ("live" notices) are kept in a small cache that answers requests at once.
 import { decodeRunDetail } from "./columns";
-import { AnswerCache, LIVE_KINDS, type LiveKey, POLL_MS, cacheKey, parseLive } from "./livecache";
+import { AnswerCache, LIVE_KINDS, type LiveAnswer, type LiveKey, POLL_MS, cacheKey, canonical, parseLive } from "./livecache";
 import { REQUIRED_FIELDS, type Kind, type PayloadOf, type ResponseOf } from "./types";
 
 /** The part of an anywidget model the dispatcher needs (a fake in tests). */
@@ -69,10 +69,20 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Answers sent in a wire form of their own, decoded into what the parts use (get-run: columns to records). */
 const DECODERS: { [K in Kind]?: (wire: Record<string, unknown>) => ResponseOf<K> } = { "get-run": decodeRunDetail };
 
+/** Canonical text of the wire form of decoded answers: what the cache compares instead of the bigger records. */
+const wireTexts = new WeakMap<object, string>();
+
 /** The answer as the parts use it; throws when its wire form is malformed. */
 export function decodeAnswer(kind: string, wire: Record<string, unknown>): Record<string, unknown> {
   const decode = DECODERS[kind as Kind];
-  return decode ? (decode(wire) as unknown as Record<string, unknown>) : wire;
+  if (!decode) return wire;
+  const answer = decode(wire) as unknown as Record<string, unknown>;
+  wireTexts.set(answer, canonical(wire));
+  return answer;
+}
+
+function textOf(answer: Record<string, unknown>): string {
+  return wireTexts.get(answer) ?? canonical(answer);
 }
 
 export class Dispatcher {
@@ -178,7 +188,8 @@ export class Dispatcher {
     this.revalidating.add(key);
     this.ask(kind, payload, {}, null, true)
       .then((answer) => {
-        if (this.cache.put(key, answer as Record<string, unknown>)) {
+        const value = answer as Record<string, unknown>;
+        if (this.cache.put(key, value, Date.now(), textOf(value))) {
           this.emit(this.liveListeners, [{ kind, payload: payload as Record<string, unknown> }]);
         }
       })
@@ -232,7 +243,8 @@ export class Dispatcher {
         if (error) reject(error);
         else {
           // keep a pushed answer current with what the kernel just said (never adds new keys)
-          if (key && this.cache.has(key)) this.cache.put(key, value as Record<string, unknown>);
+          const answer = value as Record<string, unknown>;
+          if (key && this.cache.has(key)) this.cache.put(key, answer, Date.now(), textOf(answer));
           resolve(value as ResponseOf<K>);
         }
       };
@@ -247,23 +259,34 @@ export class Dispatcher {
     });
   }
 
+  /** Keep answers the kernel sent with the widget's state, so that the first requests are answered at once. */
+  seed(answers: unknown): void {
+    const given = parseLive({ kind: "live", answers });
+    if (given) this.keep(given);
+  }
+
+  private keep(pushed: LiveAnswer[]): LiveKey[] {
+    const keys: LiveKey[] = [];
+    for (const a of pushed) {
+      const missing = REQUIRED_FIELDS[a.kind as Kind].filter((f) => !(f in a.answer));
+      if (missing.length) continue;
+      let answer: Record<string, unknown>;
+      try {
+        answer = decodeAnswer(a.kind, a.answer);
+      } catch (err) {
+        console.error(`[datatailr] a pushed "${a.kind}" answer is malformed: ${errorText(err)}`);
+        continue;
+      }
+      this.cache.put(cacheKey(a.kind, a.payload), answer, Date.now(), textOf(answer));
+      keys.push({ kind: a.kind, payload: a.payload });
+    }
+    return keys;
+  }
+
   private receive(msg: unknown): void {
     const pushed = parseLive(msg);
     if (pushed) {
-      const keys: LiveKey[] = [];
-      for (const a of pushed) {
-        const missing = REQUIRED_FIELDS[a.kind as Kind].filter((f) => !(f in a.answer));
-        if (missing.length) continue;
-        let answer: Record<string, unknown>;
-        try {
-          answer = decodeAnswer(a.kind, a.answer);
-        } catch (err) {
-          console.error(`[datatailr] a pushed "${a.kind}" answer is malformed: ${errorText(err)}`);
-          continue;
-        }
-        this.cache.put(cacheKey(a.kind, a.payload), answer);
-        keys.push({ kind: a.kind, payload: a.payload });
-      }
+      const keys = this.keep(pushed);
       if (keys.length) this.emit(this.liveListeners, keys);
       return;
     }

@@ -14,6 +14,8 @@ export interface Model {
   selected_task: number;
   page_size: number;
   message: string;
+  /** Answers to the first requests, sent with the state ({kind, payload, answer} as in live notices). */
+  initial_answers?: unknown[];
 }
 
 export type RunState =

@@ -43,6 +43,7 @@ function render(props: RenderProps<Model>): () => void {
   const root = h("div", { class: "dt-root", testid: "dt-explorer" });
   injectStyles(root);
   const api = new Dispatcher(model);
+  api.seed(model.get("initial_answers") ?? []); // the table and the selected run without a round trip
   d.add(() => api.dispose());
   d.add(markStart(root, api, renderAt));
   const ctx: Ctx = { model, api, el, root, bus: new Bus(), d, labext: labextActive(), run: null };

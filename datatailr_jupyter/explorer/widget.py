@@ -80,6 +80,9 @@ class Explorer(anywidget.AnyWidget):
     selected_task = traitlets.Int(-1).tag(sync=True)
     page_size = traitlets.Int(25).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
+    initial_answers: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    """Answers to the view's first requests ({kind, payload, answer}, as live notices carry them), sent with the
+    widget's state so that the run table and the selected run's DAG need no round trip to the kernel."""
 
     def __init__(
         self,
@@ -124,6 +127,7 @@ class Explorer(anywidget.AnyWidget):
         self._client = opened
         self._owns_client = owned
         self._context = Context(store_url=store_url)
+        self.initial_answers = self._first_answers(page_size)
         self._live = LiveFeed(opened, self._push, self._context)
         self.on_msg(self._on_custom_message)
 
@@ -156,6 +160,21 @@ class Explorer(anywidget.AnyWidget):
         )
 
     # ------------------------------------------------------------ requests from the view
+
+    def _first_answers(self, page_size: int) -> list[dict[str, Any]]:
+        """What the view asks first, with the payloads it sends (js/runs/runtable.ts, js/header, js/dag)."""
+        requests: list[tuple[str, dict[str, Any]]] = [("list-workflows", {"env": self.env})]
+        if self.workflow:
+            query = {"workflow": self.workflow, "env": self.env, "start": self.start, "end": self.end}
+            requests.append(("list-runs", {**query, "states": list(self.states), "cursor": None, "limit": page_size}))
+        if self.selected_run:
+            requests.append(("get-run", {"run_id": self.selected_run}))
+        answers = []
+        for kind, payload in requests:
+            response = dispatch(self._client, kind, payload, None, self._context)
+            if "payload" in response:  # an error: the view's own request says it
+                answers.append({"kind": kind, "payload": payload, "answer": response["payload"]})
+        return answers
 
     def _push(self, notice: dict[str, Any]) -> None:
         if self.comm is None:  # closed: the feed stops at its next round

@@ -73,6 +73,9 @@ export class DagPanel {
   private runId = 0;
   private generation = 0;
   private busy = false;
+  /** The run is being laid out and drawn; a pushed answer of it meanwhile is read once it is shown. */
+  private showing = false;
+  private liveWaiting = false;
   private plan: PlanOverlay | null = null;
   private observeAbove: (els: Element[]) => void = () => undefined;
 
@@ -131,8 +134,11 @@ export class DagPanel {
     onTraits(ctx, ["selected_task"], () => this.syncSelection());
     listen(ctx, "refresh", () => void this.load(this.runId, true, true));
     // the kernel pushed this run again (a task's state, a duration, the run's end): redraw the colours in place
+    // (while the run loads or is laid out, once it is shown: a push then would start the layout over)
     listen(ctx, "live", (keys) => {
-      if (this.runId && liveHas(keys, "get-run", { run_id: this.runId })) void this.load(this.runId, true);
+      if (!this.runId || !liveHas(keys, "get-run", { run_id: this.runId })) return;
+      if (this.showing) this.liveWaiting = true;
+      else void this.load(this.runId, true);
     });
     listen(ctx, "plan", (plan) => {
       this.plan = plan;
@@ -157,7 +163,12 @@ export class DagPanel {
     this.busy = true;
     try {
       const detail = await this.ctx.api.request("get-run", { run_id: runId }, { signal, fresh });
-      await this.show(detail);
+      this.showing = true;
+      try {
+        await this.show(detail);
+      } finally {
+        this.showing = false;
+      }
     } catch (err) {
       if (signal.aborted) return;
       const box = errorBox(`Could not load run #${runId}`, err, () => void this.load(runId), "dt-dag-error");
@@ -165,6 +176,10 @@ export class DagPanel {
       else if (box) this.status.textContent = box.textContent ?? "";
     } finally {
       if (!signal.aborted) this.busy = false;
+      if (this.liveWaiting && !this.showing) {
+        this.liveWaiting = false;
+        void this.load(this.runId, true);
+      }
     }
   }
 

@@ -1,0 +1,40 @@
+import { afterEach, expect, test } from "vitest";
+import { settle } from "./test/fakemodel";
+import { toWire } from "./test/columnar";
+import { defaultStore, kernel } from "./test/fixtures";
+import { allByTestId, byTestId, mountExplorer, type Mounted } from "./test/mount";
+
+let mounted: Mounted | undefined;
+afterEach(() => mounted?.cleanup());
+
+const QUERY = { workflow: "etl-pipeline", env: "dev", start: "", end: "", states: [], cursor: null, limit: 25 };
+
+test("answers sent with the widget's state draw the run table and the run's DAG with no request to the kernel", async () => {
+  const store = defaultStore();
+  const answer = kernel(store);
+  const run = answer("get-run", { run_id: 38 }) as { run: unknown; tasks: Record<string, unknown>[] };
+  const initial_answers = [
+    { kind: "list-runs", payload: QUERY, answer: answer("list-runs", QUERY) },
+    { kind: "get-run", payload: { run_id: 38 }, answer: toWire(run) },
+  ];
+  const started = mountExplorer({ workflow: "etl-pipeline", selected_run: 38, initial_answers }, store);
+  mounted = started;
+  started.model.answer = false; // a kernel that answers nothing
+  await settle(12);
+  expect(allByTestId(started.el, "dt-run-row")).toHaveLength(25);
+  expect(byTestId(started.el, "dt-run-title")?.textContent).toBe("Run #38");
+  const names = allByTestId(started.el, "dt-dag-node").map((n) => n.querySelector(".dt-node-name")?.textContent);
+  expect(names).toEqual(["extract", "transform", "load"]);
+  expect(started.model.requests("list-runs")).toHaveLength(0);
+  expect(started.model.requests("get-run")).toHaveLength(0);
+});
+
+test("an initial answer for another query is not used: the table asks the kernel", async () => {
+  const store = defaultStore();
+  const other = { ...QUERY, limit: 10 };
+  const initial_answers = [{ kind: "list-runs", payload: other, answer: { runs: [], total: 0, next_cursor: null } }];
+  mounted = mountExplorer({ workflow: "etl-pipeline", initial_answers }, store);
+  await settle(12);
+  expect(mounted.model.requests("list-runs")).toHaveLength(1);
+  expect(allByTestId(mounted.el, "dt-run-row")).toHaveLength(25);
+});

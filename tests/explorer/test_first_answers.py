@@ -1,0 +1,37 @@
+"""The explorer sends the answers to the view's first requests with its state: no round trip for the first screen."""
+
+from __future__ import annotations
+
+from datatailr_jupyter import Client
+from datatailr_jupyter.explorer.columns import task_records
+from datatailr_jupyter.explorer.handlers import dispatch
+from datatailr_jupyter.explorer.widget import Explorer
+
+from .conftest import SALES, Built
+
+
+def test_a_run_opened_by_id_comes_with_its_table_page_and_its_tasks(client: Client, built_store: Built) -> None:
+    run_id = built_store.runs["failed"]
+    explorer = Explorer(client=client, run=run_id, page_size=10)
+    try:
+        answers = {a["kind"]: a for a in explorer.initial_answers}
+        assert set(answers) == {"list-workflows", "list-runs", "get-run"}
+        query = answers["list-runs"]["payload"]  # exactly what js/runs/runtable.ts sends first
+        assert query == {"workflow": explorer.workflow, "env": "prod", "start": explorer.start, "end": explorer.end,
+                         "states": [], "cursor": None, "limit": 10}  # fmt: skip
+        assert run_id in [r["run_id"] for r in answers["list-runs"]["answer"]["runs"]]
+        assert answers["get-run"]["payload"] == {"run_id": run_id}
+        asked = dispatch(client, "get-run", {"run_id": run_id}, 1)["payload"]
+        assert task_records(answers["get-run"]["answer"]) == task_records(asked)
+        assert answers["list-workflows"]["payload"] == {"env": "prod"}
+    finally:
+        explorer.close()
+
+
+def test_no_workflow_selected_sends_only_the_workflow_list(client: Client) -> None:
+    explorer = Explorer(client=client, env="prod")
+    try:
+        assert [a["kind"] for a in explorer.initial_answers] == ["list-workflows"]
+        assert SALES in [w["name"] for w in explorer.initial_answers[0]["answer"]["workflows"]]
+    finally:
+        explorer.close()

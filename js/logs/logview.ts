@@ -18,6 +18,19 @@ export function isSystemLine(line: string): boolean {
 }
 
 export const TAIL_BYTES = 64 * 1024;
+/** Lines of a window drawn at once (more than a screen); the lines above them are drawn right after the paint. */
+export const FIRST_LINES = 150;
+
+/** Where the last `n` lines of `text` start (0 when it has no more than `n`). */
+export function lastLinesStart(text: string, n: number): number {
+  let end = text.endsWith("\n") ? text.length - 1 : text.length;
+  for (let i = 0; i < n; i++) {
+    const nl = end > 0 ? text.lastIndexOf("\n", end - 1) : -1;
+    if (nl < 0) return 0;
+    end = nl;
+  }
+  return end + 1;
+}
 export const LOG_POLL_MS = 2000;
 
 /** UTF-8 length of a string, without encoding it. */
@@ -66,6 +79,8 @@ export class LogView {
   private readonly copyStatus = h("span", { class: "dt-small dt-muted", testid: "dt-log-copy-status" });
   private readonly status = h("div", { testid: "dt-log-status" });
   private lines: Line[] = [];
+  /** Lines of the window not drawn yet (above the first screen), drawn right after the paint. */
+  private held: { text: string; offset: number } | null = null;
   private parser = new AnsiParser();
   private start = 0;
   private end = 0;
@@ -186,14 +201,39 @@ export class LogView {
     }
   }
 
-  /** Replace the window with `chunk`. */
+  /** Replace the window with `chunk`: its last FIRST_LINES lines now, the lines above them after the paint. */
   private replace(chunk: LogChunk): void {
     this.lines = [];
     this.parser = new AnsiParser();
-    this.log.replaceChildren(this.renderLines(chunk.text, chunk.offset, this.parser));
-    this.start = chunk.offset;
+    this.held = null;
+    const cut = lastLinesStart(chunk.text, FIRST_LINES);
+    const above = chunk.text.slice(0, cut);
+    const start = chunk.offset + utf8Length(above);
+    this.log.replaceChildren(this.renderLines(chunk.text.slice(cut), start, this.parser));
+    this.start = start;
     this.end = chunk.next_offset;
     this.track(chunk);
+    if (!above) return;
+    const held = { text: above, offset: chunk.offset };
+    this.held = held;
+    const later = (): void => void this.d.timeout(() => this.held === held && this.prepend(above, chunk.offset), 0);
+    if (typeof requestAnimationFrame === "function") requestAnimationFrame(later);
+    else later();
+  }
+
+  /** Draw `text` (lines that end where the window starts) above the window, keeping what is in view in place. */
+  private prepend(text: string, offset: number): void {
+    if (this.d.disposed) return;
+    this.held = null;
+    const added: Line[] = [];
+    const frag = this.renderLines(text, offset, new AnsiParser(), added);
+    const before = this.log.scrollHeight;
+    this.log.prepend(frag);
+    this.log.scrollTop += this.log.scrollHeight - before;
+    this.lines = [...added, ...this.lines];
+    this.start = offset;
+    this.track({ run_id: this.runId, task_id: this.taskId, stream: this.stream, offset, next_offset: this.end,
+      size: this.size, text: "", complete: this.complete });
   }
 
   private track(chunk: LogChunk): void {
@@ -238,6 +278,10 @@ export class LogView {
   }
 
   private async loadOlder(): Promise<void> {
+    if (this.held) {
+      this.prepend(this.held.text, this.held.offset);
+      return;
+    }
     if (this.start <= 0) return;
     const from = Math.max(0, this.start - TAIL_BYTES);
     this.older.disabled = true;
@@ -248,14 +292,8 @@ export class LogView {
         const bytes = new TextEncoder().encode(text).slice(0, Math.max(0, this.start - chunk.offset));
         text = new TextDecoder().decode(bytes);
       }
-      const added: Line[] = [];
-      const frag = this.renderLines(text, chunk.offset, new AnsiParser(), added);
-      const before = this.log.scrollHeight;
-      this.log.prepend(frag);
-      this.log.scrollTop += this.log.scrollHeight - before;
-      this.lines = [...added, ...this.lines];
-      this.start = chunk.offset;
-      this.track({ ...chunk, size: Math.max(chunk.size, this.size) });
+      this.size = Math.max(chunk.size, this.size);
+      this.prepend(text, chunk.offset);
     } catch (err) {
       const box = errorBox("Could not load older lines", err, undefined, "dt-log-error");
       if (box) setChildren(this.status, box);

@@ -194,7 +194,7 @@ class DaskExecutor:
                 inputs[ref] = item
         fbytes = job.function_bytes or b""
         if fbytes not in self.functions:
-            self.functions[fbytes] = self.client.scatter(fbytes, hash=False, broadcast=True)  # no locality pull
+            self.functions[fbytes] = self._scatter(fbytes)
         plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
         future = self.client.submit(
             run_job, plain, self.functions[fbytes], upstream, self.token, self.shared,
@@ -203,6 +203,19 @@ class DaskExecutor:
         self.futures[job.task_id] = future
         self.jobs[job.task_id] = job
         future.add_done_callback(lambda f, tid=job.task_id: self.events.put(("done", tid, f)))
+
+    def _scatter(self, data: bytes) -> Any:
+        """``data`` on every live worker (no locality pull). The workers are asked for first: a broadcast that names
+        a worker that just died waits for the connect timeout, or fails (then it is tried again)."""
+        for attempt in range(3):
+            self.workers = self._workers()
+            try:
+                return self.client.scatter(data, hash=False, broadcast=True, workers=list(self.workers) or None)
+            except (KeyError, OSError, TimeoutError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_shared(self, directory: str) -> None:
         """Whether every worker sees ``directory`` (the run's logs): a probe file is written there and looked for."""

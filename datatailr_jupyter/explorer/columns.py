@@ -34,9 +34,18 @@ def _key(value: Any) -> Any:
 
 def encode_column(values: Sequence[Any]) -> Any:
     """``values`` (JSON values, one per row) as a column: dictionary-coded when it halves the values."""
+    if not values:
+        return []
     if any(isinstance(v, list) for v in values) and all(isinstance(v, list) for v in values):
         items = [item for v in values for item in v]
         return {"lists": encode_column(items), "lengths": [len(v) for v in values]}
+    kinds = {type(v) for v in values} - {type(None)}
+    if len(kinds) <= 1 and kinds <= {str, int, float, bool}:  # one hashable kind: values never equal across kinds
+        seen = dict.fromkeys(values)
+        if len(seen) > len(values) // 2:
+            return list(values)
+        codes_of = {v: i for i, v in enumerate(seen)}
+        return {"dict": list(seen), "codes": [codes_of[v] for v in values]}
     index: dict[Any, int] = {}
     distinct: list[Any] = []
     codes: list[int] = []
@@ -50,7 +59,7 @@ def encode_column(values: Sequence[Any]) -> Any:
             code = index[key] = len(distinct)
             distinct.append(value)
         codes.append(code)
-    return {"dict": distinct, "codes": codes} if values else []
+    return {"dict": distinct, "codes": codes}
 
 
 def encode_records(records: Sequence[Any], fields: Sequence[str], wire: Callable[[str, Any], Any]) -> Any:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.aims import aim_line, load_average
 from bench.bench_engine import chain, fan, gather, leaf, seed_value
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.registry import open_store
@@ -72,12 +73,17 @@ def main() -> None:
             rows["chain dask"].append(bare_chain(client, 200))
         store.close()
     med = {k: statistics.median(v) for k, v in rows.items()}
+    print(f"Dask benchmark: medians of {args.rounds} rounds, load average {load_average()}")
     print(f"{'workload':<34}{'engine (persisted)':>20}{'bare Dask':>12}{'ratio':>8}")
+    aims: list[str] = []
     for label, key, n in (("1,000-task fan-out/fan-in", "fan", 1000), ("200-task chain", "chain", 200)):
         e, d = med[f"{key} engine"], med[f"{key} dask"]
         print(f"{label + ' (whole run)':<34}{e:>19.2f}s{d:>11.2f}s{e / d:>7.2f}x")
         print(f"{'  per task':<34}{e / n * 1e3:>18.2f}ms{d / n * 1e3:>10.2f}ms")
+        aims.append(aim_line(f"{label} on Dask", f"{e:.2f} s", e / d, 1.5, f"bare Dask {d:.2f} s"))
     print("rounds:", {k: [round(x, 2) for x in v] for k, v in rows.items()})
+    for line in aims:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

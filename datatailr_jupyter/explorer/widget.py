@@ -19,7 +19,7 @@ from ..errors import InvalidArgumentError
 from ..models import RunState
 from .handlers import Context, dispatch
 from .live import LiveFeed, parse_subscription
-from .selection import MAX_PAGE_SIZE, When, open_client, select
+from .selection import MAX_PAGE_SIZE, Selection, When, open_client, select
 
 __all__ = ["SLOW_KINDS", "Explorer"]
 
@@ -48,6 +48,22 @@ def _worker_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="datatailr-explorer")
         return _pool
+
+
+def _first_answers(client: Client, context: Context, chosen: Selection, page_size: int) -> list[dict[str, Any]]:
+    """What the view asks first, with the payloads it sends (js/header, js/runs/runtable.ts, js/dag/dag.ts)."""
+    requests: list[tuple[str, dict[str, Any]]] = [("list-workflows", {"env": chosen.env})]
+    if chosen.workflow:
+        query = {"workflow": chosen.workflow, "env": chosen.env, "start": chosen.start, "end": chosen.end}
+        requests.append(("list-runs", {**query, "states": list(chosen.states), "cursor": None, "limit": page_size}))
+    if chosen.selected_run:
+        requests.append(("get-run", {"run_id": chosen.selected_run}))
+    answers = []
+    for kind, payload in requests:
+        response = dispatch(client, kind, payload, None, context)
+        if "payload" in response:  # an error: the view's own request says it
+            answers.append({"kind": kind, "payload": payload, "answer": response["payload"]})
+    return answers
 
 
 class Explorer(anywidget.AnyWidget):
@@ -101,8 +117,10 @@ class Explorer(anywidget.AnyWidget):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
         opened, owned, store_url = open_client(store, client, token)
+        context = Context(store_url=store_url)
         try:
             chosen = select(opened, workflow, env, since, until, run, states)
+            initial_answers = _first_answers(opened, context, chosen, page_size)  # in the comm's first message
         except BaseException:
             if owned:
                 opened.close()
@@ -122,12 +140,12 @@ class Explorer(anywidget.AnyWidget):
             selected_run=chosen.selected_run,
             page_size=page_size,
             message=message,
+            initial_answers=initial_answers,
             **kwargs,
         )
         self._client = opened
         self._owns_client = owned
-        self._context = Context(store_url=store_url)
-        self.initial_answers = self._first_answers(page_size)
+        self._context = context
         self._live = LiveFeed(opened, self._push, self._context)
         self.on_msg(self._on_custom_message)
 
@@ -160,21 +178,6 @@ class Explorer(anywidget.AnyWidget):
         )
 
     # ------------------------------------------------------------ requests from the view
-
-    def _first_answers(self, page_size: int) -> list[dict[str, Any]]:
-        """What the view asks first, with the payloads it sends (js/runs/runtable.ts, js/header, js/dag)."""
-        requests: list[tuple[str, dict[str, Any]]] = [("list-workflows", {"env": self.env})]
-        if self.workflow:
-            query = {"workflow": self.workflow, "env": self.env, "start": self.start, "end": self.end}
-            requests.append(("list-runs", {**query, "states": list(self.states), "cursor": None, "limit": page_size}))
-        if self.selected_run:
-            requests.append(("get-run", {"run_id": self.selected_run}))
-        answers = []
-        for kind, payload in requests:
-            response = dispatch(self._client, kind, payload, None, self._context)
-            if "payload" in response:  # an error: the view's own request says it
-                answers.append({"kind": kind, "payload": payload, "answer": response["payload"]})
-        return answers
 
     def _push(self, notice: dict[str, Any]) -> None:
         if self.comm is None:  # closed: the feed stops at its next round

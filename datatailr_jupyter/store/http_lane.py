@@ -146,7 +146,9 @@ class Lane:
             headers.add(name.strip(), value.strip())
         keep = headers.get("connection", "").lower()
         reusable = keep == "keep-alive" if version == "HTTP/1.0" else keep != "close"
-        if headers.get("transfer-encoding", "").lower() == "chunked":
+        if int(code) in (204, 304):  # no body, whatever the headers say (RFC 9112 6.3)
+            body = b""
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
             body = self._chunked(conn)
         elif (length := headers.get("content-length")) is not None:
             body = conn.exactly(int(length))

@@ -90,6 +90,40 @@ def test_a_chunked_answer_is_read_whole_on_a_kept_connection() -> None:
         server.server_close()
 
 
+class NoContent(BaseHTTPRequestHandler):
+    """204 without Content-Length on a kept connection, then a normal answer on the same connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/v1/versions"):
+            self.send_response(204)
+            self.end_headers()
+            return
+        body = b'["dev"]'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_answer_without_a_body_is_read_at_once_and_the_connection_kept() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoContent)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lane = Lane("127.0.0.1", server.server_address[1], {}, (5.0, 5.0))
+        started = time.monotonic()
+        assert lane.get("/v1/versions/2/code")[0] == 204 and lane.get("/v1/envs")[3] == b'["dev"]'
+        assert time.monotonic() - started < 2.0  # not waiting for a close that a kept connection never sends
+        lane.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_read_is_retried_on_429_and_503_after_their_retry_after(scripted: ThreadingHTTPServer) -> None:
     scripted.script.extend([(429, {"Retry-After": "1"}), (503, {})])  # type: ignore[attr-defined]
     store = HttpRunStore(url(scripted), backoff=0.01)

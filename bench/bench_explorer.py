@@ -135,6 +135,11 @@ START_MARKS = (
 )
 
 
+DAG_MARKS = (
+    ("run in hand (decoded)", "data-detail-at"),
+    ("layout started", "data-layout-at"),
+    ("drawn", "data-drawn-at"),
+)
 LOG_MARKS = (
     ("tail requested (from click)", "data-request-at"),
     ("tail answered", "data-answer-at"),
@@ -196,6 +201,10 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
                     out.setdefault(f"{label}: magic to drawn", []).append((time.perf_counter() - started) * 1000)
                     for part, ms in start_split(cell, page_t0).items():
                         out.setdefault(f"{label}: {part}", []).append(ms)
+                    for part, attr in DAG_MARKS:
+                        value = dag.get_attribute(attr)
+                        if value:
+                            out.setdefault(f"{label}: {part}", []).append(float(value) - page_t0)
                     for attr in ("data-layout-ms", "data-draw-ms"):
                         value = dag.get_attribute(attr)
                         if value:

@@ -43,6 +43,7 @@ __all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
 DEFAULT_ENVS = ("dev", "pre", "prod")
 When = str | date | datetime | None
 
+
 class Client:
     """Reads a run store for people: workflows, runs, tasks, logs and results as DataFrames and values.
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datatailr_jupyter import Client
 from datatailr_jupyter.explorer.columns import task_records
 from datatailr_jupyter.explorer.handlers import dispatch
 from datatailr_jupyter.explorer.widget import Explorer
 
 from .conftest import SALES, Built
+from .test_protocol import recording  # noqa: F401  (the fixture)
 
 
 def test_a_run_opened_by_id_comes_with_its_table_page_and_its_tasks(client: Client, built_store: Built) -> None:
@@ -33,5 +36,16 @@ def test_no_workflow_selected_sends_only_the_workflow_list(client: Client) -> No
     try:
         assert [a["kind"] for a in explorer.initial_answers] == ["list-workflows"]
         assert SALES in [w["name"] for w in explorer.initial_answers[0]["answer"]["workflows"]]
+    finally:
+        explorer.close()
+
+
+@pytest.mark.usefixtures("recording")
+def test_the_first_answers_travel_in_the_widgets_first_message(built_store: Built) -> None:
+    explorer = Explorer(SALES, env="prod", store=built_store.url, run=built_store.runs["ok"])
+    try:
+        first = explorer.comm.published[0][1]["state"]["initial_answers"]
+        assert [a["kind"] for a in first] == ["list-workflows", "list-runs", "get-run"]
+        assert not [t for t, d, _ in explorer.comm.published if t == "comm_msg" and "initial_answers" in str(d)]
     finally:
         explorer.close()

@@ -41,6 +41,7 @@ class CliCluster:
     def start(cls, n_workers: int = 2, resources: str | None = None, nanny: bool = True) -> CliCluster:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path)}
+        env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = SATURATION
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
         scheduler = subprocess.Popen(
             _dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", "127.0.0.1:0"),
@@ -87,6 +88,12 @@ class CliCluster:
                 proc.wait()
 
 
+SATURATION = "1.0"
+"""Root tasks a 1-thread worker is given at once: one, so two independent tasks always start on two idle workers
+(Dask's default of 1.1 lets a worker take a second one while the other worker waits, which the timing tests of the
+executor contract would read as no parallelism on a loaded machine)."""
+
+
 def _require_distributed() -> None:
     pytest.importorskip("distributed", reason="the Dask tests need distributed: pip install -e '.[dask]'")
 
@@ -95,9 +102,11 @@ def _require_distributed() -> None:
 def dask_local_client() -> Iterator[Any]:
     """A LocalCluster of 2 worker processes (1 thread each)."""
     _require_distributed()
+    import dask
     from distributed import Client, LocalCluster
 
     with (
+        dask.config.set({"distributed.scheduler.worker-saturation": float(SATURATION)}),
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
         ) as cluster,

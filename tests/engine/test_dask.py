@@ -229,7 +229,7 @@ def test_a_worker_killed_mid_task_fails_that_task_with_worker_lost(store, fragil
 
     @workflow(name="Dask Worker Killed")
     def killed():
-        after(sleeper(str(marker), 30))
+        after(sleeper(str(marker), 120))  # far longer than the bound below: an answer in time came from the loss
         total(seed(), seed())
 
     def kill_when_started() -> None:
@@ -244,7 +244,7 @@ def test_a_worker_killed_mid_task_fails_that_task_with_worker_lost(store, fragil
     try:
         t0 = time.monotonic()
         handle = killed(local_run=True, store=store, executor=client)
-        assert time.monotonic() - t0 < 25, "the lost worker's task was not reported promptly"
+        assert time.monotonic() - t0 < 60, "the lost worker's task was not reported before its sleep would end"
     finally:
         client.close()
     assert handle.state is RunState.FAILED

@@ -73,7 +73,7 @@ typecheck: install-test
 	npm run --silent typecheck
 
 pytest: install-test
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=20
 
 # the chaos suite at full size (kills, a 3-minute soak, full disks, hostile input); `make test` runs it quick
 chaos: install-test

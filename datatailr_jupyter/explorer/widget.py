@@ -186,6 +186,8 @@ class Explorer(anywidget.AnyWidget):
 
     def _on_custom_message(self, _widget: object, content: Any, _buffers: object) -> None:
         if isinstance(content, dict) and content.get("kind") == "live-subscribe":
+            if self.initial_answers:  # the view has read them: a notebook saved with widget state need not keep them
+                self.initial_answers = []
             try:
                 self._live.subscribe(parse_subscription(content.get("payload")))
             except InvalidArgumentError as exc:

@@ -49,3 +49,13 @@ def test_the_first_answers_travel_in_the_widgets_first_message(built_store: Buil
         assert not [t for t, d, _ in explorer.comm.published if t == "comm_msg" and "initial_answers" in str(d)]
     finally:
         explorer.close()
+
+
+def test_the_first_answers_are_dropped_once_the_view_subscribes(client: Client) -> None:
+    explorer = Explorer(SALES, client=client, env="prod")
+    try:
+        assert explorer.initial_answers
+        explorer._on_custom_message(explorer, {"kind": "live-subscribe", "payload": {"visible": False}}, None)
+        assert explorer.initial_answers == []  # a notebook saved with widget state does not keep them
+    finally:
+        explorer.close()

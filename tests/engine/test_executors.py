@@ -130,8 +130,10 @@ def test_independent_jobs_run_at_the_same_time(executor, tmp_path):
     if executor.max_workers < 2:
         pytest.skip("the inline executor runs one task at a time by design")
     collect_start = time.monotonic()
-    executor.submit(make_job(executor, tmp_path, 0, nap, {"seconds": 0.01}))
-    collect(executor, 1)  # warm-up: worker processes are started
+    # warm-up: worker processes are started; as long as the naps below, so Dask's estimate of a nap (it learns one
+    # per task name) does not say "10 ms" and pack both on one worker, as it may rightly do with short tasks
+    executor.submit(make_job(executor, tmp_path, 0, nap, {"seconds": 0.4}))
+    collect(executor, 1)
     t0 = time.monotonic()
     for i in (1, 2):
         executor.submit(make_job(executor, tmp_path, i, nap, {"seconds": 0.6}))

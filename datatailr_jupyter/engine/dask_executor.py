@@ -129,7 +129,6 @@ class DaskExecutor:
         self.started: dict[int, str] = {}  # task -> the worker it started on
         self.kept: dict[int, tuple[bytes, Any]] = {}  # completed: (result bytes, future) for consumers
         self.held: dict[int, list[Started]] = {}  # starts of followers, until their upstream task's outcome
-        self.functions: dict[bytes, Any] = {}
         self.ready: list[Event] = []  # outcomes decided here (a task no worker can take)
         self.shared: bool | None = None  # whether the workers see the engine's log directory
         self.probe: str | None = None
@@ -192,30 +191,18 @@ class DaskExecutor:
                     inputs[ref] = ("encoded", item[1], fh.read())
             else:
                 inputs[ref] = item
+        # the function travels by value with each task: as a scattered future it would be a dependency, and once
+        # Dask's memory manager drops its extra replicas (every 2 s, when no task waits for it) every later task of
+        # that function could only be placed on the one worker still holding it
         fbytes = job.function_bytes or b""
-        if fbytes not in self.functions:
-            self.functions[fbytes] = self._scatter(fbytes)
         plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
         future = self.client.submit(
-            run_job, plain, self.functions[fbytes], upstream, self.token, self.shared,
+            run_job, plain, fbytes, upstream, self.token, self.shared,
             key=_key(job, self.token), pure=False, retries=0, resources=need or None,
         )  # fmt: skip
         self.futures[job.task_id] = future
         self.jobs[job.task_id] = job
         future.add_done_callback(lambda f, tid=job.task_id: self.events.put(("done", tid, f)))
-
-    def _scatter(self, data: bytes) -> Any:
-        """``data`` on every live worker (no locality pull). The workers are asked for first: a broadcast that names
-        a worker that just died waits for the connect timeout, or fails (then it is tried again)."""
-        for attempt in range(3):
-            self.workers = self._workers()
-            try:
-                return self.client.scatter(data, hash=False, broadcast=True, workers=list(self.workers) or None)
-            except (KeyError, OSError, TimeoutError):
-                if attempt == 2:
-                    raise
-                time.sleep(0.1)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_shared(self, directory: str) -> None:
         """Whether every worker sees ``directory`` (the run's logs): a probe file is written there and looked for."""
@@ -386,7 +373,6 @@ class DaskExecutor:
             self.cancel()
         _EXECUTORS.pop(self.token, None)
         self.kept.clear()
-        self.functions.clear()
         if self.probe is not None:
             try:
                 os.unlink(self.probe)

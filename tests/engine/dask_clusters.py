@@ -94,6 +94,18 @@ SATURATION = "1.0"
 executor contract would read as no parallelism on a loaded machine)."""
 
 
+def wait_until_idle(client: Any, timeout: float = 60) -> None:
+    """Until no worker thread runs anything: a task stopped by an earlier test (Ctrl+C, a time limit) keeps its
+    thread until its function returns, and the scheduler places new tasks around that busy worker."""
+
+    def executing(dask_worker) -> int:  # type: ignore[no-untyped-def]
+        return int(dask_worker.state.executing_count)
+
+    deadline = time.monotonic() + timeout
+    while any(client.run(executing).values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def _require_distributed() -> None:
     pytest.importorskip("distributed", reason="the Dask tests need distributed: pip install -e '.[dask]'")
 

@@ -16,6 +16,7 @@ from datatailr_jupyter.engine.executors import Executor, Started
 from datatailr_jupyter.engine.graph import Ref
 from datatailr_jupyter.engine.versions import dump_code
 from datatailr_jupyter.engine.workers import SYSTEM_LINE_PREFIX, Job, Outcome
+from tests.engine.dask_clusters import wait_until_idle
 
 
 @task()
@@ -46,6 +47,7 @@ def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
         from datatailr_jupyter.engine.dask_executor import DaskExecutor
 
         client = request.getfixturevalue("dask_local_client" if request.param == "dask-local" else "dask_cli_client")
+        wait_until_idle(client)  # the clusters are shared with other tests, whose stopped tasks may still run
         ex = DaskExecutor(client)
     else:
         ex = InlineExecutor()
@@ -142,7 +144,8 @@ def test_independent_jobs_run_at_the_same_time(executor, tmp_path):
     # the tasks' own recorded times overlap: one started before the other ended (true on a loaded machine too)
     starts = [o.start_time for o in outcomes.values()]
     ends = [o.end_time for o in outcomes.values()]
-    assert max(starts) < min(ends), f"two 0.6 s tasks ran one after the other: {starts} -> {ends}"
+    where = [(o.host, o.pid) for o in outcomes.values()]
+    assert max(starts) < min(ends), f"two 0.6 s tasks ran one after the other: {starts} -> {ends} on {where}"
     del collect_start, t0
 
 

@@ -19,17 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..client import Client
 from ..errors import InvalidArgumentError
 from ..models import RunState
+from ..store.changes import DataVersion
 from .columns import task_states
 from .handlers import Context, dispatch
 
@@ -97,36 +96,6 @@ def _active(state: Any) -> bool:
         return False
 
 
-class _DataVersion:
-    """``PRAGMA data_version`` of a SQLite store's database on a read-only connection; None for other stores."""
-
-    def __init__(self, store: object) -> None:
-        self._conn: sqlite3.Connection | None = None
-        from ..store.sqlite import SqliteRunStore
-
-        root = getattr(store, "path", None)
-        if isinstance(store, SqliteRunStore) and isinstance(root, Path) and (root / "runs.db").exists():
-            try:
-                uri = f"{(root / 'runs.db').resolve().as_uri()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-                self.read()
-            except sqlite3.Error:
-                self._conn = None
-
-    def read(self) -> int | None:
-        if self._conn is None:
-            return None
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 class LiveFeed:
     """Pushes the subscribed answers of one explorer when they change; :meth:`poll` does one round (tests call it)."""
 
@@ -154,7 +123,7 @@ class LiveFeed:
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
-        self._data_version = _DataVersion(client.store)
+        self._data_version = DataVersion(client.store)
         self.polls = 0  # rounds that computed answers (a cheap unchanged check does not count)
 
     # ------------------------------------------------------------ control

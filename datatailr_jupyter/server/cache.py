@@ -11,12 +11,13 @@ tokens live in the same database, so a revocation commits and changes it.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from ..store.changes import DataVersion
 
 __all__ = ["AnswerCache", "cache_key"]
 
@@ -31,27 +32,11 @@ class AnswerCache:
         self._lock = threading.Lock()
         self._answers: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._size = size
-        self._conn: sqlite3.Connection | None = None
-        self.database: Path | None = None
-        root = getattr(store, "path", None)
-        from ..store.sqlite import SqliteRunStore
-
-        if isinstance(store, SqliteRunStore) and isinstance(root, Path) and (root / "runs.db").exists():
-            try:
-                database = (root / "runs.db").resolve()
-                self._conn = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, check_same_thread=False)
-                self._version()
-                self.database = database
-            except sqlite3.Error:
-                self._conn = None
+        self._changes = DataVersion(store)
+        self.database: Path | None = self._changes.database
 
     def _version(self) -> int | None:
-        if self._conn is None:
-            return None
-        try:
-            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        except sqlite3.Error:
-            return None
+        return self._changes.read()
 
     def version(self) -> int | None:
         """The database's change counter now (None: not watched); it differs after any commit since."""
@@ -86,6 +71,4 @@ class AnswerCache:
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._changes.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidArgumentError
 from ..models import LogMatch
@@ -12,6 +14,7 @@ from ..models import LogMatch
 CHUNK = 4 << 20  # bytes read at a time while searching
 LONG_LINE = 16 << 20  # a line longer than this is searched in pieces
 LINE_TEXT = 500  # characters of a matching line returned
+SEARCH_SECONDS = 10.0  # a regular expression search of one log stops after this long
 
 
 def _lead(data: bytes) -> int:
@@ -69,17 +72,42 @@ def read_range(path: Path, offset: int, limit: int, tail: int | None, complete: 
     return start, start + len(data), size, data.decode("utf-8", "replace")
 
 
-def compile_pattern(pattern: str, regex: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """(the pattern over a block of lines, the same pattern over one line); substring search ignores case."""
+def compile_pattern(pattern: str, regex: bool) -> tuple[Any, Any]:
+    """(the pattern over a block of lines, the same pattern over one line); substring search ignores case.
+
+    Regular expressions are compiled with the ``regex`` package, whose searches take a timeout: a pattern that
+    backtracks without end (``(a|aa)+b``) is stopped instead of holding a thread of the explorer or the server."""
     if not isinstance(pattern, str) or not pattern:
         raise InvalidArgumentError("the search pattern is empty; give some text to look for")
     if not regex:
         one = re.compile(re.escape(pattern), re.IGNORECASE)
         return one, one
+    import regex as rx
+
     try:
-        return re.compile(pattern, re.MULTILINE), re.compile(pattern)
-    except re.error as exc:
+        return rx.compile(pattern, rx.MULTILINE), rx.compile(pattern)
+    except rx.error as exc:
         raise InvalidArgumentError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+
+
+class _Deadline:
+    """The time left of one search, passed to each ``regex`` call (``re`` patterns take no timeout)."""
+
+    def __init__(self, pattern: str, regex: bool) -> None:
+        self.pattern, self.regex = pattern, regex
+        self.end = time.monotonic() + SEARCH_SECONDS
+
+    def search(self, rx: Any, text: str, pos: int = 0) -> Any:
+        if not self.regex:
+            return rx.search(text, pos)
+        try:
+            return rx.search(text, pos, timeout=max(0.001, self.end - time.monotonic()))
+        except TimeoutError:
+            raise InvalidArgumentError(
+                f"the regular expression {self.pattern!r} ran for {SEARCH_SECONDS:.0f} s on this log and was stopped: "
+                "it backtracks too much (nested repeats such as (a+)+ or alternatives that overlap such as (a|aa)+); "
+                "simplify it, or search for plain text"
+            ) from None
 
 
 def _shown(line: str, at: int) -> str:
@@ -97,6 +125,7 @@ def search(path: Path, pattern: str, regex: bool, max_matches: int) -> list[LogM
     if max_matches < 1:
         raise InvalidArgumentError(f"max_matches must be at least 1, got {max_matches}")
     block_rx, line_rx = compile_pattern(pattern, regex)
+    deadline = _Deadline(pattern, regex)
     # substring search: an ASCII block without the lower-cased needle cannot match, so skip decoding it
     needle = pattern.lower().encode("ascii") if not regex and pattern.isascii() else None
     try:
@@ -119,7 +148,7 @@ def search(path: Path, pattern: str, regex: bool, max_matches: int) -> list[LogM
             cut = newline + 1 if left > 0 and newline >= 0 else len(buffer)
             block, carry = buffer[:cut], buffer[cut:]
             if needle is None or not block.isascii() or needle in block.lower():
-                _scan(block, base, line_no, block_rx, line_rx, found, max_matches)
+                _scan(block, base, line_no, block_rx, line_rx, found, max_matches, deadline)
             if len(found) >= max_matches:
                 break
             base += len(block)
@@ -131,23 +160,24 @@ def _scan(
     block: bytes,
     base: int,
     line_no: int,
-    block_rx: re.Pattern[str],
-    line_rx: re.Pattern[str],
+    block_rx: Any,
+    line_rx: Any,
     found: list[LogMatch],
     limit: int,
+    deadline: _Deadline,
 ) -> None:
     text = block.decode("utf-8", "surrogateescape")  # one character per undecodable byte, so offsets map back
     pos = 0
     counted, chars, byte_at = 0, 0, base  # line number and byte offset known up to character ``chars``
     while pos < len(text) and len(found) < limit:
-        m = block_rx.search(text, pos)
+        m = deadline.search(block_rx, text, pos)
         if m is None:
             return
         start = text.rfind("\n", 0, m.start()) + 1
         end = text.find("\n", m.start())
         end = len(text) if end < 0 else end
         line = text[start:end]
-        hit = line_rx.search(line)
+        hit = deadline.search(line_rx, line)
         if hit is not None:
             counted += text.count("\n", chars, start)
             byte_at += len(text[chars:start].encode("utf-8", "surrogateescape"))

@@ -1,10 +1,11 @@
 """200 path-traversal and injection payloads in every id and name the server takes: no file outside the store is
-read or created, and no answer is a 500."""
+read or created, and no answer is a 500; a log search with a regular expression that backtracks is stopped."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
@@ -12,7 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+
+from datatailr_jupyter import task, workflow
+from datatailr_jupyter.errors import InvalidArgumentError
+from datatailr_jupyter.store import _logs
 
 from .conftest import Served
 from .flows import NAME, run_once
@@ -124,3 +130,33 @@ def test_hostile_ids_and_names_read_and_create_nothing_outside_the_store(served:
         for f in filenames:
             assert Path(dirpath, f).resolve().is_relative_to(store_dir.resolve())
     assert statuses[200] + statuses[201] + statuses[204] > 0 and statuses[500] == 0  # some payloads are valid names
+
+
+@task()
+def shouts() -> None:
+    for _ in range(3):
+        print("a" * 34)
+
+
+@workflow("Backtracking Log")
+def backtracking_log() -> None:
+    shouts()
+
+
+def test_a_backtracking_log_search_is_stopped_and_the_server_keeps_answering(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle: Any = backtracking_log(local_run=True, store=served.store, executor="thread")
+    run_id = int(handle.run_id)
+    monkeypatch.setattr(_logs, "SEARCH_SECONDS", 1.0)
+    client = served.client("read")
+    with ThreadPoolExecutor(1) as pool:
+        began = time.monotonic()
+        hostile = pool.submit(client.search_log, run_id, 0, "stdout", "(a|aa)+b", True)
+        time.sleep(0.2)
+        assert client.get_run(run_id).run.run_id == run_id  # another request is answered while the search runs
+        with pytest.raises(InvalidArgumentError, match=r"was stopped.*plain text"):
+            hostile.result(timeout=30)
+    assert time.monotonic() - began < 10  # Python's re would search these lines for minutes
+    found = client.search_log(run_id, 0, "stdout", "^a{34}$", True)
+    assert [m.line for m in found] == [1, 2, 3]  # line 0 says where the task ran

@@ -1,9 +1,14 @@
-"""Log search finds every case-insensitive substring match, in ASCII and non-ASCII parts of a big log alike."""
+"""Log search finds every case-insensitive substring match, in ASCII and non-ASCII parts of a big log alike, and stops
+a regular expression that backtracks without end."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
+from datatailr_jupyter.errors import InvalidArgumentError
 from datatailr_jupyter.store import _logs
 
 
@@ -22,3 +27,18 @@ def test_substring_search_over_many_blocks_finds_matches_in_ascii_and_unicode_bl
     assert matches[1].text == "ERROR café: the NEEDLE again"
     assert matches[0].offset == len(filler)
     assert _logs.search(path, "absent words", regex=False, max_matches=10) == []
+
+
+def test_a_backtracking_regular_expression_is_stopped_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log"
+    data = b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n" * 3 + b"the end\n"
+    path.write_bytes(data)
+    monkeypatch.setattr(_logs, "SEARCH_SECONDS", 0.3)
+    began = time.monotonic()
+    with pytest.raises(InvalidArgumentError, match=r"\(a\|aa\)\+b.*was stopped.*plain text"):
+        _logs.search(path, "(a|aa)+b", regex=True, max_matches=10)
+    assert time.monotonic() - began < 5  # Python's re takes minutes on these lines
+    assert path.read_bytes() == data
+    assert [m.line for m in _logs.search(path, "^the", regex=True, max_matches=10)] == [3]  # a fair pattern still works

@@ -27,15 +27,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .client import Client, connect, load_result
+    from .client import Client, connect
     from .engine import Schedule, plan_rerun, rerun, task, workflow
     from .explorer import Explorer
     from .explorer.runmonitor import RunMonitor
+    from .loading import load_result
 
 _LAZY = {
     "Client": "client",
     "connect": "client",
-    "load_result": "client",
+    "load_result": "loading",
     "task": "engine",
     "workflow": "engine",
     "Schedule": "engine",

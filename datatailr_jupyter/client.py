@@ -27,7 +27,7 @@ from .models import (
     check_env,
     normalize_name,
 )
-from .runview import RUN_COLUMNS, RunView, frame_of, run_row
+from .runview import OVERVIEW_COLUMNS, RUN_COLUMNS, RunView, frame_of, overview_row, run_row
 from .settings import resolve
 from .store.protocols import RunActions, RunStore, read_whole_log
 from .store.registry import distrust, open_store
@@ -36,9 +36,9 @@ from .timeparse import parse_range
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .store.overview import OverviewPage, WorkflowOverview
+    from .store.overview import OverviewPage
 
-__all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect", "load_result"]
+__all__ = ["DEFAULT_ENVS", "Client", "RunView", "connect"]
 
 DEFAULT_ENVS = ("dev", "pre", "prod")
 When = str | date | datetime | None
@@ -389,13 +389,13 @@ class Client:
         while limit is None or len(rows) < limit:
             size = 500 if limit is None else max(1, min(500, limit - len(rows)))
             page = self.overview_page(env, name_filter, sort, size, cursor, days)
-            rows += [_overview_row(w) for w in page.workflows]
+            rows += [overview_row(w) for w in page.workflows]
             cursor = page.next_cursor
             if cursor is None or not page.workflows:
                 break
         import pandas as pd
 
-        frame = pd.DataFrame(rows, columns=_OVERVIEW_COLUMNS)
+        frame = pd.DataFrame(rows, columns=OVERVIEW_COLUMNS)
         frame["next_run"] = pd.to_datetime(frame["next_run"], utc=True)
         return frame.set_index("name")
 
@@ -438,23 +438,6 @@ class Client:
         return versions[-1].version
 
 
-_OVERVIEW_COLUMNS = [
-    "name", "key", "n_tasks", "latest_version", "state", "schedule", "schedule_text", "schedule_env", "next_run",
-    "recent_runs", "recent_states", "success_rate", "median_duration_s", "window_runs", "n_runs", "heatmap",
-]  # fmt: skip
-
-
-def _overview_row(w: WorkflowOverview) -> dict[str, Any]:
-    return {
-        "name": w.name, "key": w.key, "n_tasks": w.n_tasks, "latest_version": w.latest_version,
-        "state": w.state.value if w.state else None, "schedule": w.schedule, "schedule_text": w.schedule_text,
-        "schedule_env": w.schedule_env, "next_run": w.next_run, "recent_runs": [r.run_id for r in w.recent],
-        "recent_states": [r.state.value for r in w.recent], "success_rate": w.success_rate,
-        "median_duration_s": w.median_duration, "window_runs": w.window_runs, "n_runs": w.n_runs,
-        "heatmap": [list(cell) for cell in w.heatmap],
-    }  # fmt: skip
-
-
 def _run_id(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidArgumentError(f"a run id is a whole number, not {value!r}")
@@ -477,48 +460,3 @@ def connect(url: str | None = None, token: str | None = None, env: str | None = 
     settings = resolve(url, token, env)
     store = open_store(settings.store_url, token=settings.token, create=settings.source == "default", trust=trust)
     return Client(store, env=settings.env)
-
-
-def load_result(
-    workflow: str,
-    run: int | str = "latest",
-    task: int | str | None = None,
-    env: str | None = None,
-    store: str | Client | None = None,
-    allow_pickle: bool | None = None,
-    trust: bool = False,
-) -> Any:
-    """Load one task's result by workflow name: ``load_result("Daily Report", task="total")`` (the latest completed
-    run of the workflow in the env) or ``load_result("Daily Report", run=12, task="total")``.
-
-    The store is ``store`` (a URL, directory or Client), else DT_RUNS_STORE, the config file or the default local
-    store, so the same line works in a notebook, a script, or a task of another workflow; ``env`` defaults to
-    DT_RUNS_ENV, the config file, or dev. A run id is checked against ``workflow`` and ``env``, so a cell keeps
-    meaning what it said when it was written (this is the line the explorer's "load into cell" writes).
-    ``trust=True`` loads a pickled result from a store that is not in the user's trusted stores (as
-    ``connect(store, trust=True)`` does).
-    """
-    if task is None:
-        raise InvalidArgumentError("load_result needs task= (the task's name or id)")
-    client = store if isinstance(store, Client) else connect(store, env=env, trust=trust)
-    if trust and allow_pickle is None:
-        allow_pickle = True
-    try:
-        if isinstance(run, str) and run.strip().lower() == "latest":
-            run_number = client.latest_run(workflow, env).run_id
-        else:
-            run_number = _run_id(run)
-        detail = client.store.get_run(run_number)
-        summary = detail.run
-        names = (summary.workflow, summary.workflow_key)
-        if workflow not in names and normalize_name(workflow) != summary.workflow_key:
-            raise RunNotFoundError(
-                f"run {summary.run_id} belongs to workflow {summary.workflow!r}, not {workflow!r}; "
-                f"check the run id or the workflow name"
-            )
-        if env is not None and summary.env != env:
-            raise RunNotFoundError(f"run {summary.run_id} ran in env {summary.env!r}, not {env!r}")
-        return client.result(summary.run_id, detail.task(task).id, allow_pickle=allow_pickle)
-    finally:
-        if not isinstance(store, Client):
-            client.close()

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .client import Client
+    from .store.overview import WorkflowOverview
 
 __all__ = ["RUN_COLUMNS", "TASK_COLUMNS", "RunView", "frame_of", "run_row", "task_row"]
 
@@ -86,6 +87,24 @@ def task_row(task: TaskRun) -> dict[str, Any]:
         "result_bytes": task.result.bytes if task.result else None,
         "error": f"{task.error.type}: {task.error.message}" if task.error else None,
     }
+
+
+OVERVIEW_COLUMNS = [
+    "name", "key", "n_tasks", "latest_version", "state", "schedule", "schedule_text", "schedule_env", "next_run",
+    "recent_runs", "recent_states", "success_rate", "median_duration_s", "window_runs", "n_runs", "heatmap",
+]  # fmt: skip
+
+
+def overview_row(w: WorkflowOverview) -> dict[str, Any]:
+    """One row of ``Client.overview``'s DataFrame."""
+    return {
+        "name": w.name, "key": w.key, "n_tasks": w.n_tasks, "latest_version": w.latest_version,
+        "state": w.state.value if w.state else None, "schedule": w.schedule, "schedule_text": w.schedule_text,
+        "schedule_env": w.schedule_env, "next_run": w.next_run, "recent_runs": [r.run_id for r in w.recent],
+        "recent_states": [r.state.value for r in w.recent], "success_rate": w.success_rate,
+        "median_duration_s": w.median_duration, "window_runs": w.window_runs, "n_runs": w.n_runs,
+        "heatmap": [list(cell) for cell in w.heatmap],
+    }  # fmt: skip
 
 
 def frame_of(rows: list[dict[str, Any]], columns: list[str], index: str) -> pd.DataFrame:

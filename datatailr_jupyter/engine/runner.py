@@ -35,15 +35,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import sys
-import tempfile
-import threading
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutorError
@@ -52,11 +48,12 @@ from ..store.protocols import RunStore, RunUpdate, TaskUpdate, result_file_of
 from .clock import Clock, system_clock
 from .executors import Executor, Released, Started
 from .graph import SYSTEM_PARAMS, Blueprint
-from .workers import Input, Job, Outcome, system_line
+from .runlogs import RunLogs
+from .sigterm import Terminated, catch_sigterm, restore_sigterm
+from .workers import Input, Job, Outcome
 
 __all__ = ["RunLoop"]
 
-_FLUSH_LOGS_EVERY = 0.5
 _FLUSH_EVERY = 0.02  # task updates are committed in batches at least this often (and before consumers start)
 
 
@@ -109,12 +106,8 @@ class RunLoop:
         self.committed: set[int] = set()  # tasks whose terminal state is in the store
         self.first_error: str | None = None
         self.staging = store.staging_dir()
-        self.temp_logs: dict[tuple[int, str], tuple[Path, int]] = {}
-        self.temp_dir: str | None = None
-        self.log_dirs: set[Path] = set()
-        self.log_dir: str | None = None  # the run's log directory, once the store named a first log file in it
+        self.logs = RunLogs(store, run_id, clock)
         self.functions: dict[int, tuple[bytes, str]] = {}  # pickled task functions and their digests
-        self.last_log_flush = 0.0
         self.last_flush = time.monotonic()
         self.system: dict[str, str] = {}
 
@@ -137,7 +130,7 @@ class RunLoop:
     # ------------------------------------------------------------ lifecycle
 
     def run(self) -> RunState:
-        previous = _catch_sigterm()
+        previous = catch_sigterm()
         try:
             self._begin()
             while self.active or self.ready:
@@ -169,12 +162,12 @@ class RunLoop:
                     else:
                         self._finished(event)
                 self._follow(started)
-                self._pump_logs()
+                self.logs.pump()
                 if not events or time.monotonic() - self.last_flush >= _FLUSH_EVERY or len(self.batch) >= 512:
                     self._flush()
             return self._finish()
         except KeyboardInterrupt as exc:
-            terminated = isinstance(exc, _Terminated)
+            terminated = isinstance(exc, Terminated)
             self._stop("stopped by SIGTERM" if terminated else "stopped by KeyboardInterrupt (Ctrl+C)")
             counts: dict[str, int] = defaultdict(int)
             for state in self.state.values():
@@ -192,9 +185,8 @@ class RunLoop:
             self._stop(f"engine error: {type(exc).__name__}: {exc}", RunState.FAILED)
             raise
         finally:
-            _restore_sigterm(previous)
-            if self.temp_dir is not None:
-                shutil.rmtree(self.temp_dir, ignore_errors=True)
+            restore_sigterm(previous)
+            self.logs.close()
 
     def _begin(self) -> None:
         start = self.clock.now()
@@ -232,7 +224,7 @@ class RunLoop:
         self._flush()
 
     def _finish(self) -> RunState:
-        self._pump_logs(force=True)
+        self.logs.pump(force=True)
         self._flush()
         meant = [tid for tid in self.tasks if tid not in self.skip]
         if all(self.state.get(tid) is RunState.COMPLETED for tid in meant):
@@ -276,7 +268,7 @@ class RunLoop:
                 continue
             if tid in running:
                 self._update(tid, state=running_as, end_time=now, error=TaskError(error_type, reason))
-                self._append_line(tid, f"end {self.tasks[tid].name!r}: {running_as.value}: {reason}")
+                self.logs.append_line(tid, f"end {self.tasks[tid].name!r}: {running_as.value}: {reason}")
             elif self.state.get(tid) is RunState.COMPLETED and tid in self.reuse:
                 source_run, source_task = self.reuse[tid]
                 self._update(tid, state=RunState.COMPLETED, reused_from_run=source_run, reused_from_task=source_task)
@@ -285,7 +277,7 @@ class RunLoop:
             else:
                 self._update(tid, state=waiting_as)
         try:
-            self._pump_logs(force=True)
+            self.logs.pump(force=True)
             self._flush()
             self.store.update_run(self.run_id, RunUpdate(state=final, end_time=now, error_message=reason))
         except Exception as exc:
@@ -296,29 +288,6 @@ class RunLoop:
             )
 
     # ------------------------------------------------------------ tasks
-
-    def _log_file(self, tid: int, stream: str) -> str:
-        if self.log_dir is not None:  # the store's layout, <dir>/<task>.<stream>, without a Path per file
-            return f"{self.log_dir}/{tid}.{stream}"
-        path = self.store.log_path(self.run_id, tid, stream)
-        if path is None:
-            if self.temp_dir is None:
-                self.temp_dir = tempfile.mkdtemp(prefix=f"dt-run-{self.run_id}-")
-            path = Path(self.temp_dir) / f"{tid}.{stream}"
-            self.temp_logs[(tid, stream)] = (path, 0)
-        elif path.parent not in self.log_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.log_dirs.add(path.parent)
-            if path.name == f"{tid}.{stream}":
-                self.log_dir = str(path.parent)
-        return str(path)
-
-    def _append_line(self, tid: int, text: str) -> None:
-        try:
-            with open(self._log_file(tid, "stdout"), "ab") as fh:
-                fh.write(system_line(self.clock, text))
-        except OSError:
-            pass
 
     def _input(self, ref: int) -> Input:
         if ref in self.values:
@@ -417,8 +386,8 @@ class RunLoop:
             inputs=inputs,
             system={**self.system, "job_name": t.name},
             env_vars=t.env_vars,
-            stdout=self._log_file(tid, "stdout"),
-            stderr=self._log_file(tid, "stderr"),
+            stdout=self.logs.path(tid, "stdout"),
+            stderr=self.logs.path(tid, "stderr"),
             staging_dir=str(self.staging) if self.staging is not None else None,
             clock=self.clock,
             function=t.function if self.executor.in_process else None,
@@ -431,7 +400,7 @@ class RunLoop:
         if tid not in self.active:
             return
         self.active.discard(tid)
-        self._pump_task_logs(tid)
+        self.logs.pump_task(tid)
         common: dict[str, Any] = {
             "start_time": outcome.start_time,
             "end_time": outcome.end_time,
@@ -466,60 +435,3 @@ class RunLoop:
                 del self.waiting[down]
                 if self.following.pop(down, None) is not None:  # the executor drops it: no event comes for it
                     self.active.discard(down)
-
-    # ------------------------------------------------------------ logs of stores without local log files
-
-    def _pump_task_logs(self, tid: int) -> None:
-        for stream in ("stdout", "stderr"):
-            if (tid, stream) in self.temp_logs:
-                self._pump_one(tid, stream)
-
-    def _pump_logs(self, force: bool = False) -> None:
-        if not self.temp_logs:
-            return
-        now = time.monotonic()
-        if not force and now - self.last_log_flush < _FLUSH_LOGS_EVERY:
-            return
-        self.last_log_flush = now
-        for tid, stream in list(self.temp_logs):
-            self._pump_one(tid, stream)
-
-    def _pump_one(self, tid: int, stream: str) -> None:
-        path, offset = self.temp_logs[(tid, stream)]
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-        except FileNotFoundError:
-            return
-        if data:
-            self.store.append_log(self.run_id, tid, stream, data)
-            self.temp_logs[(tid, stream)] = (path, offset + len(data))
-
-
-# ---------------------------------------------------------------- SIGTERM ends a run like Ctrl+C
-
-
-class _Terminated(KeyboardInterrupt):
-    """Raised in the loop thread by SIGTERM: the run stops as on Ctrl+C, then the process exits."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated()
-
-
-def _catch_sigterm() -> Any:
-    """Handle SIGTERM in the main thread while a run goes on, unless the program handles it itself."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return None
-        return signal.signal(signal.SIGTERM, _on_sigterm)
-    except (ValueError, OSError):
-        return None
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None and signal.getsignal(signal.SIGTERM) is _on_sigterm:
-        signal.signal(signal.SIGTERM, previous)

@@ -167,7 +167,20 @@ def _fingerprint(target: Any) -> str:
     return h.hexdigest()[:32]
 
 
+_PLAIN = frozenset((int, str, bool, type(None)))
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps(..., sort_keys=True, default=str), made once
+
+
 def _canonical(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is Ref:
+        return ["ref", value.id]
+    if kind is dict:
+        return ["dict", [[_canonical(k), _canonical(v)] for k, v in value.items()]]
+    if kind is tuple or kind is list:
+        return [kind.__name__, [_canonical(v) for v in value]]
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -198,7 +211,7 @@ def task_fingerprints(blueprint: Blueprint) -> dict[int, str]:
         if fid not in by_function:
             by_function[fid] = fingerprint_function(t.function)
         body = [t.entrypoint, by_function[fid], _canonical(t.arguments), t.resources, t.env_vars]
-        out[t.id] = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        out[t.id] = hashlib.sha256(_ENCODER.encode(body).encode()).hexdigest()[:32]
     return out
 
 
@@ -216,7 +229,7 @@ def graph_hash(blueprint: Blueprint, options: WorkflowOptions, fingerprints: dic
             describe_value(options.recorded),
         ],
     }
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(_ENCODER.encode(body).encode()).hexdigest()
 
 
 # ---------------------------------------------------------------- registration

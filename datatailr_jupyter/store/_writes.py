@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import InvalidArgumentError, InvalidNameError, RunNotFoundError, StoreError, VersionNotFoundError
 from ..models import (
+    NAME_MAX,
     ResultMeta,
     RunState,
     RunSummary,
@@ -29,9 +30,12 @@ ACTIVE = ("created", "scheduled", "pending", "running")
 Bucket = tuple[int, str, int]  # (t, state, is_root) of a run, as the count tables see it
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(value, separators=(",", ":")), made once
+
+
 def to_json(value: Any, what: str) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"))
+        return _COMPACT.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"{what} must be plain JSON (str, number, bool, None, list, dict): {exc}") from None
 
@@ -174,13 +178,37 @@ def register_version(tx: Tx, spec: VersionSpec, now: int) -> Version:
     return q.version_record(key, (number, now, spec.definition_hash, definition, spec.schedule))
 
 
+def _ids_json(ids: Sequence[int]) -> str:
+    """``json.dumps(list(ids))``, without the encoder for plain ints (one call per task of a new run)."""
+    if all(type(i) is int for i in ids):
+        return "[" + ", ".join(map(str, ids)) + "]"
+    return json.dumps(list(ids))
+
+
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _resources_json(resources: Any, seen: dict[Any, str]) -> str:
+    """``to_json(resources)``, once per distinct value of a run (most tasks of a run share their resources)."""
+    if type(resources) is not dict or not all(type(v) in _SCALARS for v in resources.values()):
+        return to_json(resources, "resources")
+    key = tuple((k, type(v), v) for k, v in resources.items())  # 1 and 1.0 are equal keys, not equal JSON
+    text = seen.get(key)
+    if text is None:
+        text = seen[key] = to_json(resources, "resources")
+    return text
+
+
 def _check_tasks(tasks: Sequence[TaskSpec]) -> None:
     ids = [t.id for t in tasks]
     if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in ids) or len(set(ids)) != len(ids):
         raise InvalidArgumentError(f"task ids must be distinct integers >= 0, got {ids[:50]}")
     known = set(ids)
     for t in tasks:
-        check_name(t.name, "task name")
+        name = t.name
+        # a short single line of printable ASCII is a good name; anything else gets the full check
+        if not (type(name) is str and name.isascii() and name.isprintable() and name.strip() and len(name) <= NAME_MAX):
+            check_name(name, "task name")
         missing = [d for d in t.dependencies if d not in known]
         if missing:
             raise InvalidArgumentError(f"task {t.name!r} depends on unknown task ids {missing}")
@@ -224,10 +252,11 @@ def create_run(tx: Tx, run: NewRun, now: int, label: str) -> RunSummary:
          to_json(run.params, "run params"), len(run.tasks), json.dumps(counts), run.owner),
     )  # fmt: skip
     run_id = int(cursor.lastrowid or 0)
+    seen: dict[Any, str] = {}
     tx.executemany(
         "INSERT INTO tasks (run_id, task_id, name, function, dependencies, resources, state) "
         "VALUES (?, ?, ?, ?, ?, ?, 'created')",
-        [(run_id, t.id, t.name, t.function, json.dumps(list(t.dependencies)), to_json(t.resources, "resources"))
+        [(run_id, t.id, t.name, t.function, _ids_json(t.dependencies), _resources_json(t.resources, seen))
          for t in run.tasks],
     )  # fmt: skip
     if original is not None:

@@ -17,6 +17,7 @@ import traitlets
 from ..client import Client
 from ..errors import InvalidArgumentError
 from ..models import RunState
+from .assets import ASSET_KINDS, asset_message
 from .handlers import Context, dispatch
 from .live import LiveFeed, parse_subscription
 from .selection import MAX_PAGE_SIZE, Selection, When, open_client, select
@@ -197,7 +198,9 @@ class Explorer(anywidget.AnyWidget):
             log.warning("ignoring a message from the explorer view without kind and id: %.200r", content)
             return
         kind, request_id, payload = content["kind"], content["id"], content.get("payload")
-        if kind in SLOW_KINDS:
+        if kind in ASSET_KINDS:  # code the view loads on demand, as a binary buffer
+            self.send(*asset_message(kind, request_id))
+        elif kind in SLOW_KINDS:
             _worker_pool().submit(self._answer, kind, payload, request_id)
         else:
             self._answer(kind, payload, request_id)

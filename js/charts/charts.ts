@@ -7,7 +7,7 @@ import { Latest, errorText } from "../protocol";
 import type { ChartKind } from "../types";
 import { errorBox, loading, note } from "../ui";
 import { Heatmap, brushRange, sumHeatmaps } from "../overview/heatmap";
-import { type PlotlyLike, loadPlotly } from "./plotly";
+import { type PlotlyLike, loadPlotly, plotlyFetches } from "./plotly";
 
 type Choice = ChartKind;
 
@@ -92,7 +92,10 @@ export class ChartsView {
         ...(chart === "timeline" ? { run_id: selectedRun(this.ctx) } : {}),
         ...(chart === "task_durations" ? { task: this.taskName() } : {}),
       };
-      const [res, plotly] = await Promise.all([this.ctx.api.request("chart", payload, { signal, timeoutMs: 60_000 }), loadPlotly()]);
+      const [res, plotly] = await Promise.all([
+        this.ctx.api.request("chart", payload, { signal, timeoutMs: 60_000 }),
+        loadPlotly(this.ctx.model),
+      ]);
       if (signal.aborted) return;
       this.plotly = plotly;
       this.plot.replaceChildren();
@@ -101,6 +104,7 @@ export class ChartsView {
       await plotly.react(this.plot, res.figure.data ?? [], layout, { responsive: true, displaylogo: false });
       this.status.replaceChildren();
       this.plot.dataset.drawn = chart;
+      this.plot.dataset.plotlyFetches = String(plotlyFetches()); // times this page fetched plotly from a kernel
     } catch (err) {
       if (signal.aborted) return;
       const box = errorBox("Could not draw the chart", err, () => this.draw(), "dt-chart-error");

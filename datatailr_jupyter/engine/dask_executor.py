@@ -14,7 +14,8 @@ Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worke
 - Output is routed per thread (capture.py: print, logging, subprocesses). When the workers see the engine's log
   directory (one machine or a shared filesystem, checked once per run with a probe file) they write the store's log
   files and results' staging files directly, so running tasks' logs can be tailed; otherwise a task's logs are
-  kept on its worker and written into the store when it ends, and its result travels in memory.
+  written on its worker and their new bytes streamed to the engine's log files while it runs (dask_logs.py), the
+  complete logs coming back with its outcome, and its result travels in memory.
 - Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``); outcomes are
   gathered in batches. System lines name the worker.
 - Faults: a worker that dies mid-task fails that task with ``WorkerLost`` naming the worker (tasks carry no retry
@@ -38,6 +39,7 @@ from typing import Any
 
 from ..errors import ExecutorError
 from ..models import TaskError
+from .dask_logs import LOG_TOPIC, LogSink
 from .dask_worker import TOPIC, interrupt_tasks, run_job
 from .executors import Event, Released, Started, check_max_workers
 from .workers import Job, Outcome
@@ -112,6 +114,12 @@ def _on_event(event: tuple[float, dict[str, Any]]) -> None:
         executor.events.put(("started", event[1]))
 
 
+def _on_log(event: tuple[float, dict[str, Any]]) -> None:
+    executor = _EXECUTORS.get(event[1].get("t", ""))
+    if executor is not None:
+        executor.events.put(("log", event[1]))
+
+
 class DaskExecutor:
     """Runs tasks on the workers of a Dask cluster through ``client``."""
 
@@ -132,6 +140,7 @@ class DaskExecutor:
         self.ready: list[Event] = []  # outcomes decided here (a task no worker can take)
         self.shared: bool | None = None  # whether the workers see the engine's log directory
         self.probe: str | None = None
+        self.sink = LogSink()  # logs streamed from workers that do not see the log directory
         self.workers = self._workers()
         self.declared = self._declared()
         threads = sum(w.get("nthreads", 1) for w in self.workers.values())
@@ -142,6 +151,7 @@ class DaskExecutor:
         _EXECUTORS[self.token] = self
         if client.id not in _SUBSCRIBED:
             client.subscribe_topic(TOPIC, _on_event)
+            client.subscribe_topic(LOG_TOPIC, _on_log)
             _SUBSCRIBED.add(client.id)
 
     def _workers(self) -> dict[str, dict[str, Any]]:
@@ -272,6 +282,8 @@ class DaskExecutor:
                         self.held.setdefault(after, []).append(event)
                     else:
                         out.append(event)
+            elif item[0] == "log":
+                self._log(item[1])
             elif self.futures.get(item[1]) is item[2]:
                 done.append((item[1], item[2]))
         finished = [(tid, f) for tid, f in done if f.status == "finished"]
@@ -299,10 +311,8 @@ class DaskExecutor:
         events: list[Event] = []
         if self.started.pop(tid, None) is None:
             events.append(Started(tid, outcome.start_time, outcome.host, outcome.pid))
-        for data, path in zip(logs or (), (job.stdout, job.stderr), strict=False):
-            if data:
-                with open(path, "ab") as fh:
-                    fh.write(data)
+        if logs is not None:
+            self.sink.settle(tid, (job.stdout, job.stderr), logs)
         if outcome.ok and outcome.result is not None and outcome.result.data is not None:
             self.kept[tid] = (outcome.result.data, future)
         return [*events, outcome, *held]
@@ -323,10 +333,21 @@ class DaskExecutor:
                 error = TaskError(type(exc).__name__, f"the Dask task failed: {exc}")
         return self._fail(tid, error)
 
+    def _log(self, message: dict[str, Any]) -> None:
+        """A chunk of a running task's log, streamed from its worker."""
+        job = self.jobs.get(message["id"])
+        if job is None or job.attempt != message.get("a"):
+            return  # (a late chunk of a task with an outcome: its complete logs were written)
+        try:
+            self.sink.chunk(job.stderr if message["s"] else job.stdout, job.task_id, message)
+        except (OSError, KeyError, TypeError, ValueError):
+            pass  # the outcome's complete logs settle the file
+
     def _fail(self, tid: int, error: TaskError) -> list[Event]:
         job = self.jobs.pop(tid)
         future = self.futures.pop(tid)
         self.started.pop(tid, None)
+        self.sink.forget(tid)
         future.cancel()
         now = job.clock.now()
         return [Outcome(tid, False, now, now, error=error, exit_code=None), *self.held.pop(tid, [])]
@@ -356,6 +377,7 @@ class DaskExecutor:
         running = set(self.started)
         futures = list(self.futures.values())
         self.futures, self.jobs, self.started, self.ready, self.held = {}, {}, {}, [], {}
+        self.sink = LogSink()
         if futures and self.client.status == "running":  # (a lost scheduler would make these calls wait)
             try:
                 self.client.cancel(futures, force=True)

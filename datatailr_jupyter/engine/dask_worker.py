@@ -1,5 +1,6 @@
 """What a Dask worker runs for one job of the Dask executor (dask_executor.py): the task with its output captured
-per thread, its start reported through the worker's event log, and at most one attempt per task."""
+per thread, its start reported through the worker's event log, its logs sent while it runs when the worker does
+not see the engine's log directory (dask_logs.py), and at most one attempt per task."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import cloudpickle
 
 from ..models import TaskError
+from .dask_logs import pump
 from .workers import HOST, Job, Outcome, execute
 
 __all__ = ["TOPIC", "TaskCancelled", "interrupt_tasks", "run_job"]
@@ -67,6 +69,8 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
     started = {"t": token, "id": job.task_id, "w": worker.address, "h": HOST, "p": os.getpid(), "s": start}
     worker.log_event(TOPIC, started)
     key = (token, job.task_id)
+    if local is not None:  # its logs go to the engine while it runs
+        pump().add(worker, token, job.task_id, job.attempt, (job.stdout, job.stderr))
     try:
         try:
             with _LOCK:
@@ -78,6 +82,8 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
         finally:
             with _LOCK:
                 _RUNNING.pop(key, None)
+            if local is not None:
+                pump().remove(token, job.task_id)
     except TaskCancelled:
         now = job.clock.now()
         outcome = Outcome(job.task_id, False, now, now, error=TaskError("Stopped", "the run was stopped"))

@@ -168,6 +168,63 @@ def test_a_running_task_log_is_read_through_the_client_while_it_runs(store, dask
     assert result["h"].state is RunState.COMPLETED  # type: ignore[attr-defined]
 
 
+@task()
+def chatty(pause):
+    print("first line", flush=True)
+    print("first warning", file=sys.stderr, flush=True)
+    time.sleep(pause)
+    for i in range(3):
+        print(f"more {i}")
+    print("last warning", file=sys.stderr)
+    return pause
+
+
+def test_logs_of_workers_apart_from_the_store_reach_it_while_the_task_runs(store, dask_cli_client, monkeypatch):
+    from datatailr_jupyter.engine.dask_executor import DaskExecutor
+    from datatailr_jupyter.engine.workers import SYSTEM_LINE_PREFIX
+
+    def not_shared(self: DaskExecutor, directory: str) -> None:  # as if the workers saw another filesystem
+        self.shared = False
+
+    monkeypatch.setattr(DaskExecutor, "_check_shared", not_shared)
+
+    @workflow(name="Dask Streamed Log")
+    def streamed():
+        chatty(6)
+
+    client = RunsClient(store)
+    result: dict[str, object] = {}
+    runner = threading.Thread(
+        target=lambda: result.update(h=streamed(local_run=True, store=store, executor=dask_cli_client)), daemon=True
+    )
+    runner.start()
+    live = {"stdout": "", "stderr": ""}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and runner.is_alive() and "first warning" not in live["stderr"]:
+        runs = client.runs()
+        if not runs.empty:
+            for stream in live:
+                try:
+                    live[stream] = client.read_log(int(runs.index[0]), "chatty", stream).text
+                except Exception:
+                    pass
+        time.sleep(0.1)
+    still_running = runner.is_alive()
+    runner.join(60)
+    assert "first line" in live["stdout"] and "first warning" in live["stderr"], live
+    assert still_running and "more 0" not in live["stdout"], "the first lines came only with the task's end"
+    handle = result["h"]
+    assert handle.state is RunState.COMPLETED  # type: ignore[attr-defined]
+    out = client.read_log(handle.run_id, "chatty").text  # type: ignore[attr-defined]
+    err = client.read_log(handle.run_id, "chatty", "stderr").text  # type: ignore[attr-defined]
+    assert out.startswith(live["stdout"]) and err.startswith(live["stderr"]), "the streamed bytes were rewritten"
+    system = [line for line in out.splitlines() if line.startswith(SYSTEM_LINE_PREFIX)]
+    printed = [line for line in out.splitlines() if not line.startswith(SYSTEM_LINE_PREFIX)]
+    assert printed == ["first line", "more 0", "more 1", "more 2"], out
+    assert len(system) == 2 and "dask worker tcp://127.0.0.1:" in system[0] and "completed" in system[1], out
+    assert err == "first warning\nlast warning\n"
+
+
 def test_resource_hints_place_tasks_and_a_task_no_worker_can_take_fails_at_once(store, dask_cli_client):
     @workflow(name="Dask Resources")
     def sized():

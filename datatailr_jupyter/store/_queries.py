@@ -21,6 +21,7 @@ from ..errors import (
 from ..models import (
     ActivityGrid,
     ResultMeta,
+    RunDetail,
     RunPage,
     RunQuery,
     RunState,
@@ -34,6 +35,8 @@ from ..models import (
     normalize_name,
 )
 from ._schema import ALL_ENVS, ALL_WORKFLOWS
+from .tasktable import COLUMNS as TABLE_COLUMNS
+from .tasktable import TaskTable
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 US = timedelta(microseconds=1)
@@ -99,6 +102,15 @@ TASK_COLUMNS = (
 )
 
 
+def run_detail(conn: sqlite3.Connection, run: RunSummary, sizes: dict[str, int]) -> RunDetail:
+    """The run with its tasks as records, in task id order."""
+    rows = conn.execute(
+        "SELECT " + TASK_COLUMNS + " FROM tasks WHERE run_id = ? ORDER BY task_id",  # noqa: S608
+        (run.run_id,),
+    ).fetchall()
+    return RunDetail(run=run, tasks=tuple(task(r, sizes) for r in rows))
+
+
 def task(row: Sequence[Any], sizes: dict[str, int]) -> TaskRun:
     error = json.loads(row[10]) if row[10] else None
     meta = json.loads(row[12]) if row[12] else None
@@ -121,6 +133,40 @@ def task(row: Sequence[Any], sizes: dict[str, int]) -> TaskRun:
         stderr_bytes=sizes.get(f"{row[1]}.stderr", 0),
         host=row[14],
     )
+
+
+_TABLE = (
+    "SELECT task_id, name, function, dependencies, state, start_time, end_time, attempt, exit_code, "
+    "ifnull(nullif(error, ''), 'null'), resources, "
+    "ifnull(json_remove(nullif(result_meta, ''), '$.preview', '$.sha256'), 'null'), reused_from_run, host "
+    "FROM tasks WHERE run_id = ? ORDER BY task_id"
+)
+
+
+def _json_values(texts: Sequence[str]) -> list[Any]:
+    """Each JSON text parsed, in one call of the parser for all of them."""
+    values: list[Any] = json.loads("[" + ",".join(texts) + "]")
+    return values
+
+
+def task_table(conn: sqlite3.Connection, run: RunSummary, sizes: dict[str, int]) -> TaskTable:
+    """The tasks of ``run`` as columns: one query, the rows transposed, each JSON column parsed in one call."""
+    rows = conn.execute(_TABLE, (run.run_id,)).fetchall()
+    if not rows:
+        return TaskTable(run, *([] for _ in TABLE_COLUMNS))
+    ids, names, functions, deps, states, starts, ends, attempts, codes, errors, resources, results, reused, hosts = (
+        list(column) for column in zip(*rows, strict=True)
+    )
+    if sizes:
+        out = [sizes.get(f"{i}.stdout", 0) for i in ids]
+        err = [sizes.get(f"{i}.stderr", 0) for i in ids]
+    else:
+        out, err = [0] * len(ids), [0] * len(ids)
+    return TaskTable(
+        run, ids, names, functions, _json_values(deps), states, starts, ends, attempts, codes,
+        [e or None for e in _json_values(errors)], _json_values(resources), [r or None for r in _json_values(results)],
+        reused, out, err, hosts,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- lookups

@@ -196,6 +196,12 @@ class RunReader(Protocol):
     # one page of the workflows overview of ``env`` computed by the store (the SQLite store reads its count tables;
     # the HttpRunStore asks the server). ``store.overview.workflow_overview`` calls it where a store has it and builds
     # the same page from the methods above otherwise.
+    #
+    #     def get_task_table(self, run_id: int) -> TaskTable
+    #
+    # the run and its tasks as columns, times as stored integers (``store.tasktable``): what the explorer draws a big
+    # DAG from without a record per task. ``task_table_of`` calls it where a store has it and builds the same table
+    # from ``get_run`` otherwise; the contract checks that both give the same values.
 
     def close(self) -> None: ...
 

@@ -37,10 +37,12 @@ from ._schema import Tx, snapshot, write
 from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, NewRun, RunUpdate, TaskUpdate, VersionSpec
 from .registry import ownership_problem
+from .tasktable import TaskTable
 
 __all__ = ["INLINE_MAX", "SqliteRunStore", "open_sqlite_store"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 
 def _sql_errors(method: F) -> F:
@@ -221,20 +223,21 @@ class SqliteRunStore:
 
     @_sql_errors
     def get_run(self, run_id: int) -> RunDetail:
-        detail = self._read_run(run_id)
-        if self._recover_now_and_then([detail.run]):
-            detail = self._read_run(run_id)
-        return detail
+        return self._read_run(run_id, q.run_detail)
 
-    def _read_run(self, run_id: int) -> RunDetail:
-        with snapshot(self._conn()) as conn:
-            run = q.summary(q.run_row(conn, run_id, self.label))
-            rows = conn.execute(
-                "SELECT " + q.TASK_COLUMNS + " FROM tasks WHERE run_id = ? ORDER BY task_id",  # noqa: S608
-                (run_id,),
-            ).fetchall()
-        sizes = self._files.log_sizes(run_id)
-        return RunDetail(run=run, tasks=tuple(q.task(r, sizes) for r in rows))
+    @_sql_errors
+    def get_task_table(self, run_id: int) -> TaskTable:
+        """The run's tasks as columns, read with one query (RunReader's optional method; see ``store.tasktable``)."""
+        return self._read_run(run_id, q.task_table)
+
+    def _read_run(self, run_id: int, read: Callable[[sqlite3.Connection, RunSummary, dict[str, int]], R]) -> R:
+        for _ in range(2):  # once more after recovering a dead engine's run
+            with snapshot(self._conn()) as conn:
+                run = q.summary(q.run_row(conn, run_id, self.label))
+                answer = read(conn, run, self._files.log_sizes(run_id))
+            if not self._recover_now_and_then([run]):
+                break
+        return answer
 
     @_sql_errors
     def activity(

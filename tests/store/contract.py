@@ -44,11 +44,12 @@ from .contract_data import (
     register,
 )
 from .contract_files import ResultsAndLogsContract
+from .contract_tables import TaskTableContract
 
-__all__ = ["ResultsAndLogsContract", "RunStoreContract"]
+__all__ = ["ResultsAndLogsContract", "RunStoreContract", "TaskTableContract"]
 
 
-class RunStoreContract(ResultsAndLogsContract):
+class RunStoreContract(ResultsAndLogsContract, TaskTableContract):
     """Every RunReader/RunWriter behaviour; subclasses provide ``store``."""
 
     # ------------------------------------------------------------ protocol shape

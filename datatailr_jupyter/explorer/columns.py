@@ -17,12 +17,24 @@ the browser.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from enum import Enum
+from itertools import chain
 from typing import Any
 
-__all__ = ["decode_columns", "encode_column", "encode_records", "task_records", "task_states", "wire_value"]
+__all__ = [
+    "decode_columns",
+    "encode_column",
+    "encode_dicts",
+    "encode_records",
+    "encode_times",
+    "task_records",
+    "task_states",
+    "wire_value",
+]
 
 _SCALARS = (str, int, float, bool, type(None))
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # UTC without a zone: only its isoformat() is used, the zone is written "Z"
 
 
 def _key(value: Any) -> Any:
@@ -36,16 +48,19 @@ def encode_column(values: Sequence[Any]) -> Any:
     """``values`` (JSON values, one per row) as a column: dictionary-coded when it halves the values."""
     if not values:
         return []
-    if any(isinstance(v, list) for v in values) and all(isinstance(v, list) for v in values):
-        items = [item for v in values for item in v]
-        return {"lists": encode_column(items), "lengths": [len(v) for v in values]}
-    kinds = {type(v) for v in values} - {type(None)}
+    types = set(map(type, values))
+    if all(issubclass(t, list) for t in types):
+        items = list(chain.from_iterable(values))
+        return {"lists": encode_column(items), "lengths": list(map(len, values))}
+    kinds = types - {type(None)}
     if len(kinds) <= 1 and kinds <= {str, int, float, bool}:  # one hashable kind: values never equal across kinds
         seen = dict.fromkeys(values)
         if len(seen) > len(values) // 2:
             return list(values)
         codes_of = {v: i for i, v in enumerate(seen)}
-        return {"dict": list(seen), "codes": [codes_of[v] for v in values]}
+        return {"dict": list(seen), "codes": list(map(codes_of.__getitem__, values))}
+    if types == {dict} and len(values) > 1 and not any(values):  # every value {} (resources, arguments)
+        return {"dict": [values[0]], "codes": [0] * len(values)}
     index: dict[Any, int] = {}
     distinct: list[Any] = []
     codes: list[int] = []
@@ -62,11 +77,47 @@ def encode_column(values: Sequence[Any]) -> Any:
     return {"dict": distinct, "codes": codes}
 
 
+def encode_times(micros: Sequence[int | None]) -> Any:
+    """A column of times given as microseconds since the Unix epoch, sent as ISO-8601 UTC text (``to_wire_time``):
+    coded on the integers, so each distinct time is formatted once."""
+    column = encode_column(micros)
+    prefixes: dict[int, str] = {}
+
+    def text(us: int | None) -> str | None:
+        if us is None:
+            return None
+        seconds, micro = divmod(us, 1_000_000)
+        prefix = prefixes.get(seconds)
+        if prefix is None:
+            prefix = prefixes[seconds] = (_NAIVE_EPOCH + timedelta(seconds=seconds)).isoformat()
+        return f"{prefix}.{micro:06d}Z" if micro else prefix + "Z"
+
+    if isinstance(column, dict):
+        return {"dict": [text(v) for v in column["dict"]], "codes": column["codes"]}
+    return [text(v) for v in column]
+
+
 def encode_records(records: Sequence[Any], fields: Sequence[str], wire: Callable[[str, Any], Any]) -> Any:
     """A column of records (objects with attributes ``fields``) or None: the present rows, a column per field."""
     rows = [i for i, r in enumerate(records) if r is not None]
     present = [records[i] for i in rows]
     return {"rows": rows, "fields": {f: encode_column([wire(f, getattr(r, f)) for r in present]) for f in fields}}
+
+
+def encode_dicts(
+    records: Sequence[Mapping[str, Any] | None],
+    defaults: Mapping[str, Any],
+    wire: Callable[[str, list[Any]], list[Any]] | None = None,
+) -> Any:
+    """:func:`encode_records` for records given as dicts: a missing field takes its value from ``defaults``, and
+    ``wire(field, values)`` gives the values of a field as they are sent."""
+    rows = [i for i, r in enumerate(records) if r is not None]
+    present: list[Mapping[str, Any]] = [r for r in records if r is not None]
+    fields = {}
+    for name, default in defaults.items():
+        values = [r.get(name, default) for r in present]
+        fields[name] = encode_column(values if wire is None else wire(name, values))
+    return {"rows": rows, "fields": fields}
 
 
 def _decode(column: Any, n: int) -> list[Any]:

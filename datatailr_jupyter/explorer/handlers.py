@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import keyword
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +19,20 @@ from ..errors import (
     VersionNotFoundError,
     known,
 )
-from ..models import ResultMeta, RunQuery, RunState, RunSummary, TaskError, TaskRun, to_wire_time
-from ..timeparse import parse_range
+from ..models import RunQuery, RunState, TaskRun
 from . import cells, previews
-from .columns import encode_column, encode_records, wire_value
+from .getrun import handle_get_run
+from .payloads import MAX_MESSAGE, MAX_TRACEBACK, Payload
+from .payloads import clamp as _clamp
+from .payloads import cut as _cut
+from .payloads import date_range as _range
+from .payloads import get as _get
+from .payloads import run_id as _run_id
+from .payloads import summary as _summary
+from .payloads import task_id as _task_id
+from .payloads import text as _text
 
-__all__ = ["HANDLERS", "MAX_RESPONSE", "Context", "dispatch"]
+__all__ = ["HANDLERS", "MAX_MESSAGE", "MAX_RESPONSE", "MAX_TRACEBACK", "Context", "dispatch"]
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +40,6 @@ MAX_RESPONSE = 8_000_000  # bytes of JSON per response (kernel -> browser; the 1
 MAX_LOG_READ = 1 << 20
 MAX_MATCHES = 1000
 MAX_PAGE = 200
-MAX_MESSAGE = 2_000  # characters of an error message or a run's error_message in listings
-MAX_TRACEBACK = 100_000
-
-Payload = Mapping[str, Any]
 
 
 @dataclass
@@ -47,60 +50,6 @@ class Context:
     store_url: str | None = None  # written into load_result code when the explorer is not on the default store
     reruns: dict[str, int] = field(default_factory=dict)  # request_key -> run id
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-# ---------------------------------------------------------------- payload fields
-
-
-_MISSING: Any = object()
-
-
-def _get(payload: Payload, key: str, kinds: type | tuple[type, ...], what: str, default: Any = _MISSING) -> Any:
-    """``payload[key]`` checked against ``kinds`` (a bool is never taken for an int); null means absent."""
-    value = payload.get(key)
-    if value is None:
-        if default is _MISSING:
-            raise InvalidArgumentError(f"the request needs {key!r} ({what})")
-        return default
-    accepted = kinds if isinstance(kinds, tuple) else (kinds,)
-    if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
-        raise InvalidArgumentError(f"{key!r} must be {what}, not {value!r}")
-    return value
-
-
-def _run_id(payload: Payload) -> int:
-    run_id: int = _get(payload, "run_id", int, "a run id")
-    return run_id
-
-
-def _task_id(payload: Payload) -> int:
-    task_id: int = _get(payload, "task_id", int, "a task id")
-    return task_id
-
-
-def _text(payload: Payload, key: str, default: str = "") -> str:
-    value: str = _get(payload, key, str, "a string", default)
-    return value or ""
-
-
-def _range(payload: Payload) -> tuple[Any, Any]:
-    return parse_range(_text(payload, "start") or None, _text(payload, "end") or None)
-
-
-def _clamp(value: int, low: int, high: int) -> int:
-    return max(low, min(high, value))
-
-
-def _cut(text: str | None, limit: int) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
-
-
-def _summary(run: RunSummary) -> dict[str, Any]:
-    data = run.to_dict()
-    data["error_message"] = _cut(run.error_message, MAX_MESSAGE)
-    return data
 
 
 def _find_task(client: Client, run_id: int, task_id: int) -> TaskRun:
@@ -135,57 +84,6 @@ def handle_list_runs(client: Client, payload: Payload, context: Context | None =
 
 def handle_rerun_family(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
     return {"runs": [_summary(r) for r in client.rerun_family(_run_id(payload))]}
-
-
-def _arguments(client: Client, run: RunSummary) -> dict[int, Any]:
-    """Task id -> the arguments its version's definition records (literals as described, ``{"task": id}`` for an
-    upstream output); empty when the version is not stored."""
-    try:
-        definition = client.store.get_version(run.workflow_key, run.job_version).definition
-    except DatatailrJupyterError:
-        return {}
-    tasks = definition.get("tasks", []) if isinstance(definition, Mapping) else []
-    return {t["id"]: t.get("arguments") or {} for t in tasks if isinstance(t, Mapping) and isinstance(t.get("id"), int)}
-
-
-_TASK_SCALARS = ("run_id", "id", "name", "function")
-_TASK_AFTER = ("attempt", "exit_code")
-_TASK_TAIL = ("reused_from_run", "stdout_bytes", "stderr_bytes", "host")
-_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(ResultMeta))
-_ERROR_FIELDS = tuple(f.name for f in dataclasses.fields(TaskError))
-
-
-def _result_wire(name: str, value: Any) -> Any:
-    return "" if name in ("preview", "sha256") else wire_value(value)  # get-result sends these; keep big DAGs small
-
-
-def _error_wire(name: str, value: Any) -> Any:
-    if name == "traceback" and len(value) > MAX_TRACEBACK:
-        return "…" + value[-MAX_TRACEBACK:]
-    return value
-
-
-def task_columns(tasks: Sequence[TaskRun], arguments: Mapping[int, Any]) -> dict[str, Any]:
-    """The tasks as columns (columns.py), field by field in TaskRun.to_dict() order, built from the attributes."""
-    cols: dict[str, Any] = {f: encode_column([getattr(t, f) for t in tasks]) for f in _TASK_SCALARS}
-    cols["dependencies"] = encode_column([list(t.dependencies) for t in tasks])
-    cols["state"] = encode_column([t.state.value for t in tasks])
-    cols["start_time"] = encode_column([to_wire_time(t.start_time) for t in tasks])
-    cols["end_time"] = encode_column([to_wire_time(t.end_time) for t in tasks])
-    cols.update((f, encode_column([getattr(t, f) for t in tasks])) for f in _TASK_AFTER)
-    cols["error"] = encode_records([t.error for t in tasks], _ERROR_FIELDS, _error_wire)
-    cols["resources"] = encode_column([t.resources for t in tasks])
-    cols["result"] = encode_records([t.result for t in tasks], _RESULT_FIELDS, _result_wire)
-    cols.update((f, encode_column([getattr(t, f) for t in tasks])) for f in _TASK_TAIL)
-    cols["arguments"] = encode_column([arguments.get(t.id, {}) for t in tasks])
-    return cols
-
-
-def handle_get_run(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
-    """The run and its tasks in columnar form (docs/protocol.md): about 10 times smaller than one record per task."""
-    detail = client.run(_run_id(payload)).detail
-    arguments = _arguments(client, detail.run)
-    return {"run": _summary(detail.run), "n_tasks": len(detail.tasks), "columns": task_columns(detail.tasks, arguments)}
 
 
 def _stream(payload: Payload) -> str:

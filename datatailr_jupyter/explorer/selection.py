@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from ..client import Client, connect
 from ..errors import InvalidArgumentError, WorkflowNotFoundError, known
-from ..models import RunState, normalize_name, to_wire_time
+from ..models import RunState, RunSummary, normalize_name, to_wire_time
 from ..settings import resolve, store_url_from
 from ..timeparse import parse_range
 
@@ -115,7 +115,7 @@ def _select_run(client: Client, base: Selection, run: int | str, workflow: str |
         if not text.isdigit():
             raise InvalidArgumentError(f"a run id is a whole number like 12, not {run!r}")
         run = int(text)
-    summary = client.run(run).summary
+    summary = _run_summary(client, run)
     if workflow and workflow.strip() not in (summary.workflow, summary.workflow_key):
         if normalize_name(workflow) != summary.workflow_key:
             raise InvalidArgumentError(
@@ -129,6 +129,13 @@ def _select_run(client: Client, base: Selection, run: int | str, workflow: str |
     envs = base.envs if summary.env in base.envs else [*base.envs, summary.env]
     fields = {**base.__dict__, "env": summary.env, "envs": envs, "workflow": summary.workflow_key}
     return Selection(**{**fields, "selected_run": summary.run_id})
+
+
+def _run_summary(client: Client, run_id: int) -> RunSummary:
+    """The run's summary without reading its tasks (a big run has thousands): from its rerun family, which every
+    store lists from the runs alone (RunNotFoundError for a missing run, as get_run)."""
+    found = [r for r in client.rerun_family(run_id) if r.run_id == run_id]
+    return found[0] if found else client.run(run_id).summary
 
 
 def _find_workflow(client: Client, name: str, env: str) -> tuple[str, str]:

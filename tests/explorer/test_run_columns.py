@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from datatailr_jupyter.client import Client
-from datatailr_jupyter.explorer.columns import decode_columns, encode_column, task_records
+from datatailr_jupyter.explorer.columns import decode_columns, encode_column, encode_times, task_records
 from datatailr_jupyter.explorer.handlers import MAX_TRACEBACK, dispatch
-from datatailr_jupyter.models import RunState, TaskError, TaskRun
+from datatailr_jupyter.models import RunState, TaskError, TaskRun, to_wire_time
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, TaskSpec, TaskUpdate, VersionSpec
 from datatailr_jupyter.store.registry import open_store
+from datatailr_jupyter.store.tasktable import from_us
 
 from .conftest import Built
 
@@ -135,3 +136,16 @@ def test_a_malformed_column_is_a_clear_error() -> None:
         decode_columns(3, {"v": [1, 2]})
     with pytest.raises(ValueError, match="unknown column form"):
         decode_columns(1, {"v": {"zip": [1]}})
+
+
+@pytest.mark.parametrize(
+    "micros",
+    [
+        [0, 1, 999_999, 1_000_000, -1, None, 1_764_000_000_000_000, 1_764_000_000_123_456],
+        [1_764_000_000_000_000] * 5 + [None, 1_764_000_000_500_000],  # dictionary-coded
+        [253_402_300_799_999_999, -62_135_596_800_000_000],  # the last and the first microsecond datetime holds
+    ],
+)
+def test_times_go_as_the_iso_text_of_their_microseconds(micros: list[int | None]) -> None:
+    column = encode_times(micros)
+    assert decode_columns(len(micros), {"t": column}) == [{"t": to_wire_time(from_us(us))} for us in micros]

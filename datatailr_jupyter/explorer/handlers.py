@@ -32,7 +32,7 @@ from .payloads import summary as _summary
 from .payloads import task_id as _task_id
 from .payloads import text as _text
 
-__all__ = ["HANDLERS", "MAX_MESSAGE", "MAX_RESPONSE", "MAX_TRACEBACK", "Context", "dispatch"]
+__all__ = ["HANDLERS", "MAX_MESSAGE", "MAX_RESPONSE", "MAX_TRACEBACK", "Context", "dispatch", "dispatch_json"]
 
 log = logging.getLogger(__name__)
 
@@ -360,12 +360,20 @@ def dispatch(
     client: Client, kind: str, payload: Any, request_id: Any = None, context: Context | None = None
 ) -> dict[str, Any]:
     """``{kind: kind + "-response", id, payload}``, or ``{..., error: {type, message}}`` when the handler failed."""
+    return dispatch_json(client, kind, payload, request_id, context)[0]
+
+
+def dispatch_json(
+    client: Client, kind: str, payload: Any, request_id: Any = None, context: Context | None = None
+) -> tuple[dict[str, Any], str]:
+    """:func:`dispatch`'s response and its JSON text, made once to bound its size (the live feed hashes the text
+    instead of encoding the answer again)."""
     response: dict[str, Any] = {"kind": f"{kind}-response", "id": request_id}
     handler = HANDLERS.get(kind) if isinstance(kind, str) else None
     try:
         if handler is None:
             response["error"] = _error("UnknownKind", f"unknown request kind {kind!r}; known kinds: {known(HANDLERS)}")
-            return response
+            return _bounded(response)
         if payload is None:
             payload = {}
         if not isinstance(payload, Mapping):
@@ -380,19 +388,27 @@ def dispatch(
     return _bounded(response)
 
 
-def _bounded(response: dict[str, Any]) -> dict[str, Any]:
-    """The response unchanged if it is JSON under MAX_RESPONSE bytes, else an error response saying why."""
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
+def _bounded(response: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The response unchanged if it is JSON under MAX_RESPONSE bytes, else an error response saying why; and its
+    JSON text."""
     try:
-        size = len(json.dumps(response, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+        text = _json(response)
+        size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
         return _bounded(_replace_surrogates(response))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         log.exception("%s response %r is not JSON", response["kind"], response["id"])
-        return {**_header(response), "error": _error(type(exc).__name__, f"the answer is not JSON: {exc}")}
+        failed = {**_header(response), "error": _error(type(exc).__name__, f"the answer is not JSON: {exc}")}
+        return failed, _json(failed)
     if size > MAX_RESPONSE:
         message = f"the answer is {size:,} bytes, more than the {MAX_RESPONSE:,} a widget message may carry"
-        return {**_header(response), "error": _error("ResponseTooLarge", message)}
-    return response
+        failed = {**_header(response), "error": _error("ResponseTooLarge", message)}
+        return failed, _json(failed)
+    return response, text
 
 
 def _header(response: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from ..errors import InvalidArgumentError
 from ..models import RunState
 from ..store.changes import DataVersion
 from .columns import task_states
-from .handlers import Context, dispatch
+from .handlers import Context, dispatch_json
 
 __all__ = ["MAX_RUNS", "MAX_TASKS", "TAIL_BYTES", "LiveFeed", "Subscription", "parse_subscription"]
 
@@ -84,9 +84,13 @@ def key_of(kind: str, payload: Mapping[str, Any]) -> str:
     return kind + " " + json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _digest(answer: Mapping[str, Any]) -> str:
-    text = json.dumps(answer, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def _digest(text: str) -> str:
+    """The digest of an answer's JSON text as :func:`dispatch_json` made it (the same answer gives the same text)."""
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).hexdigest()
+
+
+Answer = tuple[dict[str, Any], str]
+"""A pushed answer ``{kind, payload, answer}`` and the JSON text of the response it came from."""
 
 
 def _active(state: Any) -> bool:
@@ -119,6 +123,7 @@ class LiveFeed:
         self._tailing: set[tuple[int, int]] = set()  # (run, task) whose logs were tailed last round
         self._version: int | None = None
         self._dirty = True  # the subscription changed: compute everything
+        self._primed: tuple[int | None, frozenset[str], bool] | None = None  # (version, keys, any run active)
         self._last_change = time.monotonic()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -138,8 +143,13 @@ class LiveFeed:
             if sub != self._sub:
                 self._dirty = True
                 self._last_change = time.monotonic()
-            if self._sub is None or sub.view != self._sub.view:
+            if self._sub is not None and sub.view != self._sub.view:
                 self._pushed.clear()  # another view: it has none of the answers pushed so far
+                self._primed = None
+            elif self._sub is None and self._primed is None:
+                self._pushed.clear()
+            if self._primed is not None and self._covers(self._primed, sub):  # the view that got the first answers
+                self._version, self._dirty = self._primed[0], False  # nothing to compute until the store changes
             self._sub = sub
         if self._stopped.is_set():
             return
@@ -147,6 +157,41 @@ class LiveFeed:
             self._thread = threading.Thread(target=self._loop, name="datatailr-explorer-live", daemon=True)
             self._thread.start()
         self._wake.set()
+
+    def prime(self, answers: list[Answer], version: int | None) -> None:
+        """Count ``answers`` as pushed: the explorer sent them with its state (``initial_answers``), computed after
+        the store's change counter read ``version`` (:meth:`data_version`). The view that got them is then sent
+        only what changes after them, and nothing is computed again while the store does not change."""
+        with self._lock:
+            if self._sub is not None:
+                return
+            keys = []
+            active = False
+            for answer, text in answers:
+                keys.append(self._remember(answer, text))
+                if answer["kind"] == "get-run":
+                    active = active or _active(answer["answer"]["run"]["state"])
+                elif answer["kind"] == "list-runs":
+                    active = active or any(_active(r.get("state")) for r in answer["answer"]["runs"])
+            self._primed = (version, frozenset(keys), active)
+
+    def data_version(self) -> int | None:
+        """The store's change counter now (None where the store has none): read before computing first answers."""
+        with self._lock:
+            return self._data_version.read()
+
+    @staticmethod
+    def _covers(primed: tuple[int | None, frozenset[str], bool], sub: Subscription) -> bool:
+        """Whether the primed answers are all that ``sub`` needs: no active run, every answer it asks for primed."""
+        version, keys, active = primed
+        if version is None or active:
+            return False
+        wanted = [key_of("list-workflows", {"env": sub.env})]
+        if sub.list_runs is not None:
+            wanted.append(key_of("list-runs", sub.list_runs))
+        if sub.run_id:
+            wanted.append(key_of("get-run", {"run_id": sub.run_id}))
+        return all(k in keys for k in wanted)
 
     def stop(self) -> None:
         """Stop the thread (within one poll) and close the feed's database connection."""
@@ -188,27 +233,28 @@ class LiveFeed:
                 return 0  # nothing committed, no run to follow, same subscription: nothing can have changed
             self._version = version
             self._dirty = False
+            self._primed = None
             self.polls += 1
-            changed = [a for a in self._answers(sub) if self._changed(a)]
+            changed = [a for a in self._answers(sub) if self._changed(*a)]
             if changed:
                 self._last_change = time.monotonic()
         for notice in _notices(changed):
             self._send(notice)
         return len(changed)
 
-    def _answer(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-        response = dispatch(self._client, kind, payload, None, self._context)
+    def _answer(self, kind: str, payload: dict[str, Any]) -> Answer | None:
+        response, text = dispatch_json(self._client, kind, payload, None, self._context)
         if "payload" not in response:
             return None  # an error (a run deleted, a bad query): the view's own request says it
-        return {"kind": kind, "payload": payload, "answer": response["payload"]}
+        return {"kind": kind, "payload": payload, "answer": response["payload"]}, text
 
-    def _answers(self, sub: Subscription) -> list[dict[str, Any]]:
-        answers: list[dict[str, Any] | None] = []
+    def _answers(self, sub: Subscription) -> list[Answer]:
+        answers: list[Answer | None] = []
         runs: list[int] = []
         if sub.list_runs is not None:
             page = self._answer("list-runs", dict(sub.list_runs))
             answers.append(page)
-            rows = page["answer"]["runs"] if page else []
+            rows = page[0]["answer"]["runs"] if page else []
             runs = [r["run_id"] for r in rows if _active(r.get("state"))]
         answers.append(self._answer("list-workflows", {"env": sub.env}))
         if sub.run_id and sub.run_id not in runs:
@@ -219,7 +265,7 @@ class LiveFeed:
             answers.append(detail)
             if detail is None:
                 continue
-            tasks = task_states(detail["answer"])
+            tasks = task_states(detail[0]["answer"])
             # running tasks, and those that ran last round (their last lines and the end of the log)
             follow = [t for t, state in tasks if state == "running" or (run_id, t) in self._tailing]
             for task_id in follow[:MAX_TASKS]:
@@ -232,31 +278,36 @@ class LiveFeed:
         return [a for a in answers if a is not None]
 
     @staticmethod
-    def _running(answers: list[dict[str, Any] | None], run_id: int, task_id: int) -> bool:
+    def _running(answers: list[Answer | None], run_id: int, task_id: int) -> bool:
         for a in answers:
-            if a is not None and a["kind"] == "get-run" and a["payload"]["run_id"] == run_id:
-                return (task_id, "running") in task_states(a["answer"])
+            if a is not None and a[0]["kind"] == "get-run" and a[0]["payload"]["run_id"] == run_id:
+                return (task_id, "running") in task_states(a[0]["answer"])
         return False
 
-    def _changed(self, answer: dict[str, Any]) -> bool:
+    def _changed(self, answer: dict[str, Any], text: str) -> bool:
         key = key_of(answer["kind"], answer["payload"])
-        digest = _digest(answer["answer"])
-        if self._pushed.get(key) == digest:
+        if self._pushed.get(key) == _digest(text):
             return False
-        self._pushed[key] = digest
+        self._remember(answer, text)
+        return True
+
+    def _remember(self, answer: dict[str, Any], text: str) -> str:
+        """Record ``answer`` as pushed; its key."""
+        key = key_of(answer["kind"], answer["payload"])
+        self._pushed[key] = _digest(text)
         if len(self._pushed) > 512:  # old selections and pages: forget the oldest half
             for old in list(self._pushed)[:256]:
                 del self._pushed[old]
-        return True
+        return key
 
 
-def _notices(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _notices(answers: list[Answer]) -> list[dict[str, Any]]:
     """``live`` notices carrying ``answers``, split so that none is much over MAX_NOTICE bytes."""
     notices: list[dict[str, Any]] = []
     batch: list[dict[str, Any]] = []
     size = 0
-    for answer in answers:
-        n = len(json.dumps(answer, ensure_ascii=False, default=str))
+    for answer, text in answers:
+        n = len(text) + len(json.dumps(answer["payload"], ensure_ascii=False))
         if batch and size + n > MAX_NOTICE:
             notices.append({"kind": "live", "answers": batch})
             batch, size = [], 0

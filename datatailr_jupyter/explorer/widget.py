@@ -18,8 +18,8 @@ from ..client import Client
 from ..errors import InvalidArgumentError
 from ..models import RunState
 from .assets import ASSET_KINDS, asset_message
-from .handlers import Context, dispatch
-from .live import LiveFeed, parse_subscription
+from .handlers import Context, dispatch, dispatch_json
+from .live import Answer, LiveFeed, parse_subscription
 from .selection import MAX_PAGE_SIZE, Selection, When, open_client, select
 
 __all__ = ["SLOW_KINDS", "Explorer"]
@@ -51,8 +51,9 @@ def _worker_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _first_answers(client: Client, context: Context, chosen: Selection, page_size: int) -> list[dict[str, Any]]:
-    """What the view asks first, with the payloads it sends (js/header, js/runs/runtable.ts, js/dag/dag.ts)."""
+def _first_answers(client: Client, context: Context, chosen: Selection, page_size: int) -> list[Answer]:
+    """What the view asks first, with the payloads it sends (js/header, js/runs/runtable.ts, js/dag/dag.ts), and the
+    JSON text of each response (the live feed counts them as pushed)."""
     requests: list[tuple[str, dict[str, Any]]] = [("list-workflows", {"env": chosen.env})]
     if chosen.workflow:
         query = {"workflow": chosen.workflow, "env": chosen.env, "start": chosen.start, "end": chosen.end}
@@ -61,10 +62,16 @@ def _first_answers(client: Client, context: Context, chosen: Selection, page_siz
         requests.append(("get-run", {"run_id": chosen.selected_run}))
     answers = []
     for kind, payload in requests:
-        response = dispatch(client, kind, payload, None, context)
+        response, text = dispatch_json(client, kind, payload, None, context)
         if "payload" in response:  # an error: the view's own request says it
-            answers.append({"kind": kind, "payload": payload, "answer": response["payload"]})
+            answers.append(({"kind": kind, "payload": payload, "answer": response["payload"]}, text))
     return answers
+
+
+def _as_is(value: Any, _widget: object) -> Any:
+    """A trait's value sent as it is: plain JSON data holds no widget to replace by its id, so ipywidgets' default
+    (a copy of every list and dict in it) is not needed; for a big run's first answers that copy is 10^5 objects."""
+    return value
 
 
 class Explorer(anywidget.AnyWidget):
@@ -97,7 +104,7 @@ class Explorer(anywidget.AnyWidget):
     selected_task = traitlets.Int(-1).tag(sync=True)
     page_size = traitlets.Int(25).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
-    initial_answers: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    initial_answers: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True, to_json=_as_is)
     """Answers to the view's first requests ({kind, payload, answer}, as live notices carry them), sent with the
     widget's state so that the run table and the selected run's DAG need no round trip to the kernel."""
 
@@ -119,10 +126,14 @@ class Explorer(anywidget.AnyWidget):
             raise InvalidArgumentError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
         opened, owned, store_url = open_client(store, client, token)
         context = Context(store_url=store_url)
+        live = LiveFeed(opened, self._push, context)
         try:
             chosen = select(opened, workflow, env, since, until, run, states)
-            initial_answers = _first_answers(opened, context, chosen, page_size)  # in the comm's first message
+            version = live.data_version()  # before the first answers: a change after them is pushed
+            first = _first_answers(opened, context, chosen, page_size)  # in the comm's first message
+            live.prime(first, version)
         except BaseException:
+            live.stop()
             if owned:
                 opened.close()
             raise
@@ -141,13 +152,13 @@ class Explorer(anywidget.AnyWidget):
             selected_run=chosen.selected_run,
             page_size=page_size,
             message=message,
-            initial_answers=initial_answers,
+            initial_answers=[answer for answer, _ in first],
             **kwargs,
         )
         self._client = opened
         self._owns_client = owned
         self._context = context
-        self._live = LiveFeed(opened, self._push, self._context)
+        self._live = live
         self.on_msg(self._on_custom_message)
 
     @property

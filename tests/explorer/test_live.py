@@ -240,3 +240,61 @@ def test_a_new_view_gets_every_answer_again(feed: tuple[LiveFeed, Sink]) -> None
     live.subscribe(Subscription(QUERY, "prod", 0, True, "view-2"))  # the same things, shown by another view
     assert sink.event.wait(5)
     assert sorted(sink.kinds()[2:]) == ["list-runs", "list-workflows"]
+
+
+def _primed(live: LiveFeed, client: Client, run_id: int, version: int | None) -> Subscription:
+    """Prime ``live`` with an explorer's first answers for ``run_id`` as Explorer does; the view's subscription."""
+    from datatailr_jupyter.explorer.handlers import Context
+    from datatailr_jupyter.explorer.selection import select
+    from datatailr_jupyter.explorer.widget import _first_answers
+
+    chosen = select(client, run=run_id)
+    first = _first_answers(client, Context(), chosen, 25)
+    assert [a["kind"] for a, _ in first] == ["list-workflows", "list-runs", "get-run"]
+    live.prime(first, version)
+    return Subscription(first[1][0]["payload"], chosen.env, run_id, True, "view-1")
+
+
+def test_the_first_answers_are_not_computed_or_pushed_again_when_their_view_subscribes(
+    feed: tuple[LiveFeed, Sink], client: Client, fresh_store: Built
+) -> None:
+    live, sink = feed
+    run_id = fresh_store.runs["ok"]
+    live.subscribe(_primed(live, client, run_id, live.data_version()))
+    time.sleep(0.3)  # several rounds of the thread
+    assert sink.notices == [] and live.polls == 0
+    new_run = _start_run(client)  # a change: pushed, and only what it changed
+    assert sink.event.wait(5)
+    kinds = sink.kinds()
+    assert "list-runs" in kinds and {"run_id": run_id} not in [a["payload"] for a in sink.answers()]
+    assert {"run_id": new_run} in [a["payload"] for a in sink.answers()]  # the new active run on the page
+
+
+def test_first_answers_computed_again_unchanged_are_not_pushed(
+    feed: tuple[LiveFeed, Sink], client: Client, fresh_store: Built
+) -> None:
+    live, sink = feed
+    run_id = fresh_store.runs["failed"]
+    live.subscribe(_primed(live, client, run_id, None))  # a store without a change counter: computed each round
+    deadline = time.monotonic() + 5
+    while live.polls < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    assert live.polls >= 1 and sink.notices == []
+
+
+def test_an_explorer_opened_on_a_run_pushes_nothing_after_the_view_subscribes(
+    client: Client, fresh_store: Built
+) -> None:
+    from datatailr_jupyter.explorer.widget import Explorer
+
+    explorer = Explorer(client=client, run=fresh_store.runs["ok"])
+    pushed: list[dict[str, Any]] = []
+    explorer._live._send = pushed.append  # what would go to the view
+    try:
+        query = explorer.initial_answers[1]["payload"]
+        payload = {"list_runs": query, "env": "prod", "run_id": explorer.selected_run, "visible": True, "view": "v"}
+        explorer._on_custom_message(explorer, {"kind": "live-subscribe", "payload": payload}, [])
+        assert explorer._live.poll() == 0 and explorer._live.polls == 0 and pushed == []
+    finally:
+        explorer.close()

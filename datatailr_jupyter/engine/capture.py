@@ -1,11 +1,13 @@
 """Log capture for one task: stdout and stderr into the task's log files.
 
 In worker processes and inline, descriptors 1 and 2 are redirected with ``os.dup2`` while the task runs, so
-output of C extensions and subprocesses is captured too. Standard output goes straight into the task's stdout
-log (created when the task starts: the engine's start and end lines are written there). Standard error goes into
-a per-process spool file that a watcher thread copies into the task's stderr log every 0.2 s, so the stderr log
-is created only for tasks that write to stderr and can still be read while the task runs. If a worker process
-dies, the engine copies what its spool holds (e.g. a segfault's traceback). In threads, ``sys.stdout`` /
+output of C extensions and subprocesses is captured too. Inline, standard output goes straight into the task's
+stdout log (created when the task starts: the engine's start and end lines are written there). In the process
+pool's workers it goes into the worker's stdout spool, and the log is created only when the task writes, fails or
+has run about 0.1 s (spools.py). Standard error goes into a per-process spool file that a watcher thread copies
+into the task's stderr log every 0.2 s, so the stderr log is created only for tasks that write to stderr and can
+still be read while the task runs. If a worker process dies, the engine copies what its spools hold (e.g. a
+segfault's traceback). In threads, ``sys.stdout`` /
 ``sys.stderr`` are routed per thread (Python-level output, logging's stream handlers) and both logs are created
 on their first write (logcap.LazyLog: creating a file costs more than a short task; the engine's start and end
 lines wait in memory until the task writes or has run about 0.1 s, so a short task that writes nothing and does
@@ -16,27 +18,25 @@ descriptors 1 and 2 is not captured in threads).
 In worker processes ``sys.stdout`` is block-buffered (a line-buffered stream costs a system call per printed
 line); the watcher thread below flushes it every 0.05 s while a task runs, so a running task's log can be tailed.
 
-Logs are capped (logcap.py). Standard output of the fd modes goes straight to its file until it reaches half the
-cap; then a watcher points the task's descriptor at a pipe whose reader writes through a CappedLog. The engine's
-own lines are best effort: a full disk fails the task's writes, never the worker.
+Logs are capped (logcap.py). Standard output of the fd modes goes to its file (or spool) until it reaches half
+the cap; then a watcher points the task's descriptor at a pipe whose reader writes through a CappedLog. The
+engine's own lines are best effort: a full disk fails the task's writes, never the worker.
 """
 
 from __future__ import annotations
 
-import atexit
 import io
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 from .logcap import DEFAULT_MAX_LOG_BYTES, MAX_LOG_BYTES_ENV, CappedLog, LazyLog, max_log_bytes
+from .spools import SpooledStdout, StderrSpool, _Pump, process_spool, salvage_spool, stdout_spool
 
 __all__ = [
     "DEFAULT_MAX_LOG_BYTES",
@@ -46,7 +46,9 @@ __all__ = [
     "StderrSpool",
     "install_thread_router",
     "max_log_bytes",
+    "process_spool",
     "salvage_spool",
+    "stdout_spool",
     "uninstall_thread_router",
 ]
 
@@ -55,123 +57,6 @@ _APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND
 
 def _open_text(fd: int) -> TextIO:
     return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="replace", line_buffering=True)
-
-
-class StderrSpool:
-    """Where descriptor 2 points while a task of this process runs; copied into the task's log when written."""
-
-    def __init__(self, path: str | None = None) -> None:
-        self.path = path or os.path.join(tempfile.gettempdir(), f"dt-stderr-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
-        self.lock = threading.Lock()
-        self.target: str | None = None
-        self.copied = 0
-        self.real: CappedLog | None = None
-        self.cap = DEFAULT_MAX_LOG_BYTES
-        atexit.register(_unlink_if_owner, self.path, os.getpid())
-        threading.Thread(target=self._watch, name="dt-stderr-spool", daemon=True).start()
-
-    def begin(self, target: str, cap: int = DEFAULT_MAX_LOG_BYTES) -> None:
-        with self.lock:
-            os.ftruncate(self.fd, 0)
-            self.target, self.copied, self.real, self.cap = target, 0, None, cap
-
-    def write(self, text: str) -> None:
-        os.write(self.fd, text.encode("utf-8", "replace"))
-
-    def pump(self) -> None:
-        with self.lock:
-            if self.target is None:
-                return
-            size = os.fstat(self.fd).st_size
-            if size <= self.copied:
-                return
-            data = os.pread(self.fd, min(size - self.copied, 1 << 24), self.copied)
-            if self.real is None:
-                self.real = CappedLog(os.open(self.target, os.O_RDWR | os.O_CREAT, 0o644), self.cap)
-            self.copied += len(data)  # counted before the write: on a full disk the bytes are dropped, not retried
-            self.real.write(data)
-
-    def end(self) -> None:
-        try:
-            self.pump()
-        except OSError:
-            pass  # a full disk: the task's error says so
-        with self.lock:
-            if self.real is not None:
-                self.real.close()
-            self.target, self.real = None, None
-
-    def _watch(self) -> None:
-        while True:
-            time.sleep(0.2)
-            try:
-                self.pump()
-            except OSError:
-                pass
-
-
-def _unlink_if_owner(path: str, owner: int) -> None:
-    if os.getpid() == owner:
-        _unlink(path)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def salvage_spool(spool: str, target: str) -> None:
-    """After a worker died mid-task: copy what its spool holds beyond what already reached ``target``."""
-    try:
-        with open(spool, "rb") as fh:
-            data = fh.read()
-        done = os.path.getsize(target) if os.path.exists(target) else 0
-        if len(data) > done:
-            with open(target, "ab") as out:
-                out.write(data[done:])
-    except OSError:
-        pass
-    _unlink(spool)
-
-
-_SPOOL: StderrSpool | None = None
-_SPOOL_LOCK = threading.Lock()
-
-
-def process_spool(path: str | None = None) -> StderrSpool:
-    """This process's spool (created on first use, at ``path`` if given)."""
-    global _SPOOL
-    with _SPOOL_LOCK:
-        if _SPOOL is None:
-            _SPOOL = StderrSpool(path)
-        return _SPOOL
-
-
-class _Pump:
-    """Copies what a task writes into a pipe to its capped log, in a thread, until every writer has closed it."""
-
-    def __init__(self, read_fd: int, log: CappedLog) -> None:
-        self.read_fd = read_fd
-        self.log = log
-        self.thread = threading.Thread(target=self._run, name="dt-log-cap", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while data := os.read(self.read_fd, 1 << 16):
-                try:
-                    self.log.write(data)
-                except OSError:
-                    pass  # a full disk: the bytes are lost, the task goes on
-        finally:
-            os.close(self.read_fd)
-            self.log.close()
-
-    def finish(self, timeout: float) -> None:
-        self.thread.join(timeout)  # a child process of the task may still hold the pipe: then it goes on alone
 
 
 class _Watcher:
@@ -200,13 +85,13 @@ class _Watcher:
             time.sleep(0.05)
             with self.lock:
                 captures = list(self.captures)
+            if any(c.redirected for c in captures):
+                _flush_std()  # a worker's stdout is block-buffered: what a task prints reaches its log within 0.05 s
             for capture in captures:
                 try:
                     capture.check_size()
                 except OSError:
                     pass
-            if any(c.redirected for c in captures):
-                _flush_std()  # a worker's stdout is block-buffered: what a task prints reaches its log within 0.05 s
 
 
 def _flush_std() -> None:
@@ -223,11 +108,12 @@ _WATCHER = _Watcher()
 class Capture:
     """The log files of one task and how output is routed into them (mode "fd", "fd+sys" or "thread")."""
 
-    def __init__(self, stdout: str, stderr: str, mode: str) -> None:
+    def __init__(self, stdout: str, stderr: str, mode: str, start_line: bytes | None = None) -> None:
         self.mode = mode
         self.cap = max_log_bytes()
         self.stdout_path = stdout
-        self.out_fd = -1  # fd modes: the stdout log, created at once (descriptor 1 points there)
+        self.out_fd = -1  # fd modes: the stdout log, created at once (descriptor 1 points there), or the spool's
+        self.spooled: SpooledStdout | None = None  # a process pool worker's task: stdout through its spool
         self.out: TextIO | None = None
         self.err: TextIO | None = None
         self.lazy_out: LazyLog | None = None  # thread mode: both logs are created on their first write
@@ -240,22 +126,36 @@ class Capture:
         self.closed = False
         self.pump: _Pump | None = None
         self.checks = 0  # the watcher's checks of this capture
+        self.kept = False
         if mode == "thread":
             self.lazy_out, self.lazy_err = LazyLog(stdout, self.cap), LazyLog(stderr, self.cap)
+            if start_line is not None:
+                self.write_stdout(start_line)
         else:
-            self.out_fd = os.open(stdout, _APPEND, 0o644)
+            spool = stdout_spool() if mode == "fd" else None
+            if spool is not None and start_line is not None:
+                self.spooled = SpooledStdout(spool, stdout, self.cap, start_line)
+                self.out_fd = self.spooled.fd
+            else:
+                self.out_fd = os.open(stdout, _APPEND, 0o644)
+                if start_line is not None:
+                    self.write_stdout(start_line)
             self.spool = process_spool()
             self.spool.begin(stderr, self.cap)
         _WATCHER.add(self)
 
     def keep(self) -> None:
-        """Keep the engine's lines even if the task writes nothing (thread mode drops them then): it failed."""
+        """Keep the engine's lines even if the task writes nothing (otherwise dropped then): it failed."""
+        self.kept = True
         if self.lazy_out is not None:
             self.lazy_out.keep = True
 
     def check_size(self) -> None:
         """Past half the cap, send stdout through a pipe into a CappedLog (called by the watcher thread)."""
         self.checks += 1
+        if self.spooled is not None:
+            self.spooled.check(self.checks, self._redirect_stdout)
+            return
         if self.lazy_out is not None:
             if self.checks >= 2:
                 self.lazy_out.materialize()
@@ -273,12 +173,20 @@ class Capture:
                 os.dup2(write_fd, 1)
             os.close(write_fd)
 
+    def _redirect_stdout(self, fd: int) -> None:
+        """Point descriptor 1 at ``fd`` while this task has it (its stdout went from the spool to a pipe)."""
+        with self.lock:
+            if self.redirected:
+                os.dup2(fd, 1)
+
     def write_stdout(self, data: bytes) -> None:
         """An engine line: best effort (a full disk fails the task's own writes, not the engine's)."""
         self.flush()
         try:
             if self.lazy_out is not None:
                 self.lazy_out.system(data)
+            elif self.spooled is not None:
+                self.spooled.write_engine(data)
             else:
                 os.write(self.out_fd, data)
         except OSError:
@@ -374,6 +282,13 @@ class Capture:
         _WATCHER.discard(self)
         if self.lazy_out is not None:
             self._close_thread_logs()
+            return
+        if self.spooled is not None:
+            with self.lock:
+                self.closed = True
+            self.spooled.close(self.kept)
+            if self.spool is not None:
+                self.spool.end()
             return
         with self.lock:
             self.closed = True

@@ -64,12 +64,15 @@ class _Worker:
         env = dict(os.environ)
         paths = [p or os.getcwd() for p in sys.path]
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        self.spool = os.path.join(tempfile.gettempdir(), f"dt-stderr-{uuid.uuid4().hex}")
-        # The engine's own descriptor on the spool: the worker unlinks the path once it has opened it, and what a
-        # dead worker's spool holds (a crash report) is read through this descriptor.
+        tag = uuid.uuid4().hex
+        self.spool = os.path.join(tempfile.gettempdir(), f"dt-stderr-{tag}")
+        self.out_spool = os.path.join(tempfile.gettempdir(), f"dt-stdout-{tag}")
+        # The engine's own descriptors on the spools: the worker unlinks the paths once it has opened them, and
+        # what a dead worker's spools hold (a crash report, the task's last lines) is read through them.
         self.spool_fd = os.open(self.spool, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        self.out_spool_fd = os.open(self.out_spool, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w), self.spool],
+            [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w), self.spool, self.out_spool],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -97,13 +100,18 @@ class _Worker:
         self.proc.wait()
         self.send.close()
         self.recv.close()
-        if self.job is not None:  # died or killed mid-task: keep what its stderr spool holds (a crash report)
-            _salvage(self.spool_fd, self.job.stderr)
-        os.close(self.spool_fd)
-        try:
-            os.unlink(self.spool)  # the worker died before it could
-        except OSError:
-            pass
+        job = self.job
+        if job is not None:  # died or killed mid-task: keep what its spools hold (a crash report, its last lines)
+            _salvage(self.spool_fd, job.stderr)
+            head = os.pread(self.out_spool_fd, 4096, 0).split(b"\n", 1)[0]
+            if f"(task {job.task_id}, run {job.run_id})".encode() in head:  # the spool holds this job's output
+                _salvage(self.out_spool_fd, job.stdout)
+        for fd, path in ((self.spool_fd, self.spool), (self.out_spool_fd, self.out_spool)):
+            os.close(fd)
+            try:
+                os.unlink(path)  # the worker died before it could
+            except OSError:
+                pass
 
 
 def _salvage(fd: int, target: str) -> None:

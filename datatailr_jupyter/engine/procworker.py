@@ -31,9 +31,9 @@ from typing import Any
 
 from ..models import ResultMeta, TaskError
 from ..store.protocols import EncodedResult
-from .capture import process_spool
 from .clock import system_clock
 from .proctree import become_subreaper, end_strays
+from .spools import process_spool, stdout_spool
 from .workers import HOST, Job, Outcome, execute
 
 __all__ = ["job_from_wire", "job_to_wire", "outcome_from_wire", "outcome_to_wire", "worker_main"]
@@ -138,10 +138,12 @@ def worker_main() -> None:
     inbox = Connection(int(sys.argv[1]), writable=False)
     outbox = Connection(int(sys.argv[2]), readable=False)
     process_spool(sys.argv[3])
-    try:
-        os.unlink(sys.argv[3])  # both sides hold it open now: no crash can leave it behind
-    except OSError:
-        pass
+    stdout_spool(sys.argv[4])
+    for path in sys.argv[3:5]:
+        try:
+            os.unlink(path)  # both sides hold it open now: no crash can leave it behind
+        except OSError:
+            pass
     become_subreaper()
     faulthandler.enable()  # a segfault's traceback lands in the task's stderr log (via the spool)
     # Block-buffered, even under PYTHONUNBUFFERED (a system call per printed line is most of a chatty task's

@@ -226,14 +226,13 @@ def execute(
     """Run one task with its output captured; never raises for errors of the task itself. ``worker`` names the
     worker in the start line; the task's env_vars are applied unless ``env`` is false (default: not in threads)."""
     start = end = job.clock.now()
-    capture = Capture(job.stdout, job.stderr, mode)
+    where = f"(task {job.task_id}, run {job.run_id}) attempt {job.attempt} on {HOST} pid {os.getpid()}"
+    if worker:
+        where += f" {worker}"
+    capture = Capture(job.stdout, job.stderr, mode, system_line(job.clock, f"start {job.name!r} {where}"))
     ok, value, result, error = False, None, None, None
     apply_env = mode != "thread" if env is None else env
     try:
-        where = f"(task {job.task_id}, run {job.run_id}) attempt {job.attempt} on {HOST} pid {os.getpid()}"
-        if worker:
-            where += f" {worker}"
-        capture.write_stdout(system_line(job.clock, f"start {job.name!r} {where}"))
         with capture.redirect(), shipped_sources(function):  # by value: the source lines its traceback shows
             try:
                 arguments = resolve_arguments(job.arguments, _decode_inputs(job.inputs))

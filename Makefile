@@ -57,9 +57,16 @@ $(STAMPS)/cloudpickle-oldest: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/cloudpickle-oldest "cloudpickle==3.0.0"
 	@mkdir -p $(STAMPS) && touch $@
 
+# the oldest distributed (and its dask) the dependency range allows, for the Dask contract suite run against it
+# (tests/engine/test_dask_oldest.py); 2022.12.1 is the first release that runs on Python 3.11
+$(STAMPS)/dask-oldest: pyproject.toml | $(BIN)/python
+	rm -rf $(VENV)/dask-oldest
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/dask-oldest "distributed==2022.12.1" "dask==2022.12.1"
+	@mkdir -p $(STAMPS) && touch $@
+
 install: $(STAMPS)/install
 
-install-test: $(STAMPS)/install-test $(STAMPS)/cloudpickle-oldest
+install-test: $(STAMPS)/install-test $(STAMPS)/cloudpickle-oldest $(STAMPS)/dask-oldest
 
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import keyword
 import logging
-import re
 import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from ..errors import (
     known,
 )
 from ..models import RunQuery, RunState, TaskRun
+from ..store._logs import compile_pattern
 from . import cells, previews
 from .getrun import handle_get_run
 from .payloads import MAX_MESSAGE, MAX_TRACEBACK, Payload
@@ -108,10 +108,7 @@ def handle_search_log(client: Client, payload: Payload, context: Context | None 
         raise InvalidArgumentError("type something to search for")
     regex = bool(_get(payload, "regex", bool, "true or false", False))
     if regex:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise InvalidArgumentError(f"not a valid regular expression: {exc}") from None
+        compile_pattern(pattern, True)  # refused before the task is looked up, as the store's search compiles it
     task = _find_task(client, _run_id(payload), _task_id(payload))
     matches = client.store.search_log(task.run_id, task.id, _stream(payload), pattern, regex, MAX_MATCHES + 1)
     return {"matches": [m.to_dict() for m in matches[:MAX_MATCHES]], "truncated": len(matches) > MAX_MATCHES}

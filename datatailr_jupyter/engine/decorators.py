@@ -60,8 +60,26 @@ class TaskFunction:
             return self.func(*args, **kwargs)
         return graph.add(self, self.bind(args, kwargs))
 
+    @functools.cached_property
+    def _positional(self) -> tuple[str, ...] | str | None:
+        """How a call with positional arguments only binds without ``Signature.bind`` (a graph of thousands of
+        calls): the parameter names when all are positional without defaults, the name of a lone ``*args``."""
+        params = list(self._bind_signature.parameters.values())
+        if len(params) == 1 and params[0].kind is params[0].VAR_POSITIONAL:
+            return params[0].name
+        plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        if all(p.kind in plain and p.default is p.empty for p in params):
+            return tuple(p.name for p in params)
+        return None
+
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """The argument map of a call: parameter name -> value, defaults applied (``*args`` as a tuple)."""
+        fast = self._positional
+        if not kwargs and fast is not None:
+            if isinstance(fast, str):
+                return {fast: args}
+            if len(args) == len(fast):
+                return dict(zip(fast, args, strict=True))
         system = {k: kwargs.pop(k) for k in list(kwargs) if k in SYSTEM_PARAMS and k in self.signature.parameters}
         try:
             bound = self._bind_signature.bind(*args, **kwargs)

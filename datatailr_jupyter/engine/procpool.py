@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import math
 import os
 import pickle
+import select
 import signal
 import subprocess
 import sys
@@ -35,7 +37,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 
 import cloudpickle
 
@@ -87,7 +89,13 @@ class _Worker:
         self.unsent: list[Job] = []  # the last of ``jobs``, not sent yet
         self.backlog = 0.0  # seconds of the jobs behind the running one (their functions' last runs)
         self.started: datetime | None = None  # when the current job started
+        self.poll = select.poll()
+        self.poll.register(from_child_r, select.POLLIN)
         self.send.send_bytes(pickle.dumps(("init", paths, os.getcwd())))
+
+    def readable(self) -> bool:
+        """Whether a message (or the end of the pipe) is waiting to be read."""
+        return bool(self.poll.poll(0))
 
     @property
     def job(self) -> Job | None:
@@ -160,6 +168,7 @@ class ProcessExecutor:
         self.lock = threading.Lock()  # held by the run using this executor
         self.durations: dict[str, float] = {}  # seconds the last job of each function took
         self.closed = False
+        self.polled: tuple[select.poll, dict[int, _Worker]] | None = None
 
     def start(self) -> None:
         """Start the worker processes now (they import in the background while the caller prepares)."""
@@ -323,18 +332,31 @@ class ProcessExecutor:
         if worker.jobs:
             self._begin(worker, now)
 
+    def _poller(self) -> tuple[select.poll, dict[int, _Worker]]:
+        """A poll object over the workers' pipes, made again only when the workers changed."""
+        if self.polled is None or list(self.polled[1].values()) != self.workers:
+            poller = select.poll()
+            by_fd = {w.recv.fileno(): w for w in self.workers}
+            for fd in by_fd:
+                poller.register(fd, select.POLLIN)
+            self.polled = (poller, by_fd)
+        return self.polled
+
     def wait(self, timeout: float | None) -> list[Event]:
         self._dispatch()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            conns = {w.recv: w for w in self.workers}
+            poller, conns = self._poller()
             left = 0.0 if self.events else (None if deadline is None else max(0.0, deadline - time.monotonic()))
-            for conn in wait(list(conns), timeout=left) if conns else []:
-                worker = conns[conn]  # type: ignore[index]
+            ready = poller.poll(None if left is None else math.ceil(left * 1000)) if conns else []
+            for fd, _ in ready:
+                worker = conns[fd]
+                if worker not in self.workers:
+                    continue  # died while handling an earlier pipe of this round
                 try:
                     while True:
                         self._received(worker, pickle.loads(worker.recv.recv_bytes()))
-                        if not worker.jobs or not worker.recv.poll():
+                        if not worker.jobs or not worker.readable():
                             break
                 except (EOFError, OSError):
                     self._died(worker)

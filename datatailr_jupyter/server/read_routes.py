@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from ..errors import InvalidArgumentError, ResultDecodeError, ResultNotFoundError
 from ..models import NAME_MAX, ResultMeta, RunQuery, RunState, from_wire_time
 from ..store.overview import workflow_overview
+from ..store.tasktable import COLUMNS, task_table_of
 from .bodies import MAX_ID
 from .cache import cache_key
 from .context import ServerContext, json_bytes, json_response, requirement
@@ -105,6 +106,11 @@ def read_router(ctx: ServerContext) -> APIRouter:
     @router.get("/runs/{run_id}", summary="A run with all its tasks")
     def get_run(run_id: RunId) -> Response:
         return json_response(store.get_run(run_id).to_dict())
+
+    @router.get("/runs/{run_id}/tasks", summary="A run with its tasks as columns (times: microseconds since 1970)")
+    def get_task_table(run_id: RunId) -> Response:
+        table = task_table_of(store, run_id)
+        return json_response({"run": table.run.to_dict(), "tasks": {name: getattr(table, name) for name in COLUMNS}})
 
     @router.get("/runs/{run_id}/family", summary="The run's rerun family, root first")
     def rerun_family(run_id: RunId) -> Response:

@@ -47,6 +47,7 @@ from ..models import (
 from .http_wire import Answer, Transport, decode_list, decode_page
 from .overview import OverviewPage
 from .protocols import DEFAULT_LOG_LIMIT, EncodedResult, NewRun, RunUpdate, TaskUpdate, VersionSpec
+from .tasktable import COLUMNS, TaskTable, table_of
 
 __all__ = ["DEFAULT_TIMEOUT", "HttpRunStore", "open_http_store"]
 
@@ -204,6 +205,18 @@ class HttpRunStore:
 
     def get_run(self, run_id: int) -> RunDetail:
         return RunDetail.from_dict(self._json("GET", f"/v1/runs/{int(run_id)}"))
+
+    def get_task_table(self, run_id: int) -> TaskTable:
+        """The run's tasks as columns, as the server's store reads them (from get_run if the server has no such
+        route: an older one)."""
+        try:
+            data = self._json("GET", f"/v1/runs/{int(run_id)}/tasks")
+        except NotFoundError as exc:
+            if type(exc) is not NotFoundError:  # RunNotFoundError: the run is missing, not the route
+                raise
+            return table_of(self.get_run(run_id))
+        tasks = data["tasks"]
+        return TaskTable(RunSummary.from_dict(data["run"]), **{name: tasks[name] for name in COLUMNS})
 
     def activity(
         self, workflow: str | None, env: str | None, start: datetime | None = None, end: datetime | None = None

@@ -36,6 +36,7 @@ CALLS = [
     Call("GET", "/v1/runs", "read"),
     Call("GET", "/v1/runs/{run_id}", "read"),
     Call("GET", "/v1/runs/{run_id}/family", "read"),
+    Call("GET", "/v1/runs/{run_id}/tasks", "read"),
     Call("GET", "/v1/activity", "read"),
     Call("GET", "/v1/overview", "read", params={"env": "dev"}),
     Call("GET", "/v1/runs/{run_id}/tasks/{task_id}/log", "read", params={"stream": "stdout"}),

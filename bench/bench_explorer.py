@@ -22,6 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from comm.base_comm import BaseComm
+from jupyter_client.session import json_packer
+
 from bench.bench_store import fill
 from datatailr_jupyter.client import Client
 from datatailr_jupyter.explorer.handlers import dispatch
@@ -83,10 +86,55 @@ def kernel_side(client: Client, kind: str, payload: dict[str, Any], reps: int) -
     return statistics.median(samples), size
 
 
+class PackingComm(BaseComm):
+    """A comm that does what ipykernel does with a message before it leaves: pack it as JSON (jupyter_client)."""
+
+    def publish_msg(
+        self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
+    ) -> None:
+        self.packed = len(json_packer({"data": data, "comm_id": self.comm_id, **keys}))
+
+
+def magic_in_kernel(lines: dict[str, str], reps: int) -> dict[str, tuple[float, float, float]]:
+    """Per ``%dt_runs`` line: median wall ms and CPU ms from calling the magic to its widget's first message packed
+    (the explorer built, its first answers computed, the comm opened), and that message's size in bytes. Another
+    explorer on each store stays open meanwhile, as in a notebook where a cell above showed one."""
+    import comm
+
+    from datatailr_jupyter.explorer.magic import dt_runs
+
+    made = comm.create_comm
+    comm.create_comm = lambda **kwargs: PackingComm(**kwargs)
+    out: dict[str, tuple[float, float, float]] = {}
+    try:
+        for label, line in lines.items():
+            keep = dt_runs(line.split(" --run ")[0] if " --run " in line else line)  # warm: the store is open
+            walls, cpus, size = [], [], 0.0
+            for _ in range(reps):
+                wall, cpu = time.perf_counter(), time.process_time()
+                widget = dt_runs(line)
+                walls.append((time.perf_counter() - wall) * 1000)
+                cpus.append((time.process_time() - cpu) * 1000)
+                assert widget is not None and not widget.message.startswith("%"), line
+                size = widget.comm.packed
+                widget.close()
+            keep.close()
+            out[label] = (statistics.median(walls), statistics.median(cpus), size)
+    finally:
+        comm.create_comm = made
+    return out
+
+
 def get_run_split(client: Client, run_id: int, reps: int) -> dict[str, float]:
     """get-run's parts in the kernel, median ms: the store read, the columns, their JSON; and the records form
     the answer had before (one dict per task) built and dumped from the same read, with both sizes in bytes."""
-    from datatailr_jupyter.explorer.handlers import MAX_TRACEBACK, _arguments, task_columns
+    from datatailr_jupyter.explorer.handlers import MAX_TRACEBACK
+
+    try:
+        from datatailr_jupyter.explorer.getrun import arguments, task_columns
+        from datatailr_jupyter.store.tasktable import task_table_of
+    except ImportError:  # a package from before the task table (on PYTHONPATH, to compare): no split
+        return {}
 
     parts: dict[str, list[float]] = {}
 
@@ -113,12 +161,13 @@ def get_run_split(client: Client, run_id: int, reps: int) -> dict[str, float]:
 
     sizes: dict[str, float] = {}
     for _ in range(reps):
-        detail = timed("store read (Client.run)", lambda: client.run(run_id).detail)
-        arguments = timed("arguments (version definition)", _arguments, client, detail.run)
-        cols = timed("columns built", task_columns, detail.tasks, arguments)
+        table = timed("store read (task table)", task_table_of, client.store, run_id)
+        args = timed("arguments (version definition)", arguments, client, table.run)
+        cols = timed("columns built", task_columns, table, args)
         sizes["columns bytes"] = len(timed("columns JSON", dumps, cols))
-        recs = timed("records built (before)", records, detail.tasks, arguments)
-        sizes["records bytes"] = len(timed("records JSON (before)", dumps, recs))
+        detail = timed("store read (get_run: a record per task)", lambda: client.run(run_id).detail)
+        recs = timed("records built (the form before columns)", records, detail.tasks, args)
+        sizes["records bytes"] = len(timed("records JSON (the form before columns)", dumps, recs))
     return {**{k: statistics.median(v) for k, v in parts.items()}, **sizes}
 
 
@@ -255,7 +304,8 @@ def main(argv: list[str] | None = None) -> None:
             ms, size = kernel_side(client, kind, payload, args.reps)
             rows.append((label, ms, size))
 
-        for label, store in (("100 runs", small), (f"{args.runs:,} runs", big)):
+        opened = {"100 runs": small, f"{args.runs:,} runs": big}
+        for label, store in opened.items():
             client = Client(store)
             page: dict[str, Any] = {"workflow": shown[id(store)], "env": "prod", "limit": 25}
             measure(f"list-runs, first page of 25 ({label})", client, "list-runs", page)
@@ -273,6 +323,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n{'kernel side (request handled in the kernel)':<52} {'p50 ms':>10} {'answer bytes':>14}")
         for label, ms, size in rows:
             print(f"{label:<52} {ms:>10.2f} {size:>14,}")
+        lines = {f"table, {label}": f'"{shown[id(s)]}" --env prod --store "{s.path}"' for label, s in opened.items()}
+        lines.update({f"run of {n:,} tasks": f'--store "{small.path}" --run {run_id}' for n, run_id in dags.items()})
+        print(
+            f"\n{'%dt_runs in the kernel, to its first message packed':<52} {'wall ms':>10} {'CPU ms':>8} {'bytes':>11}"
+        )
+        for label, (wall, cpu, size) in magic_in_kernel(lines, max(3, args.reps)).items():
+            print(f"{label:<52} {wall:>10.1f} {cpu:>8.1f} {size:>11,.0f}")
         for n, run_id in dags.items():
             print(f"\nget-run of {n:,} tasks, its parts (p50 ms; bytes)")
             for part, value in get_run_split(client, run_id, args.reps).items():

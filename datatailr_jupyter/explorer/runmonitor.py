@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, TypedDict
 
@@ -17,10 +18,11 @@ import traitlets
 
 from ..client import Client
 from ..errors import ConfigError
-from ..models import RunDetail, RunState
+from ..models import RunDetail, RunState, RunSummary
 from ..store.protocols import RunStore
 from .handlers import dispatch
 from .live import Subscription
+from .selection import run_summary
 from .widget import Explorer
 
 __all__ = [
@@ -57,10 +59,15 @@ class Progress(TypedDict):
     elapsed: float
 
 
-def progress_of(detail: RunDetail, now: datetime | None = None) -> Progress:
-    """Counts of the run's tasks by outcome, its state, and the seconds it has run (to ``now`` while active)."""
-    run = detail.run
-    states = [t.state for t in detail.tasks]
+def progress_of(detail: RunDetail | RunSummary, now: datetime | None = None) -> Progress:
+    """Counts of the run's tasks by outcome, its state, and the seconds it has run (to ``now`` while active); from
+    the tasks of a RunDetail, or from the task counts a RunSummary carries (no task read: a big run has thousands)."""
+    if isinstance(detail, RunSummary):
+        run = detail
+        counts = {RunState(state): n for state, n in run.task_counts.items()}
+    else:
+        run = detail.run
+        counts = Counter(t.state for t in detail.tasks)
     begin = run.start_time or run.submit_time
     end = run.end_time if run.state.is_terminal else None
     if begin is None:
@@ -69,10 +76,10 @@ def progress_of(detail: RunDetail, now: datetime | None = None) -> Progress:
         elapsed = max(0.0, ((end or now or datetime.now(timezone.utc)) - begin).total_seconds())
     return {
         "run_state": run.state.value,
-        "n_tasks": len(states),
-        "n_done": sum(1 for s in states if s is RunState.COMPLETED),
-        "n_running": sum(1 for s in states if s is RunState.RUNNING),
-        "n_failed": sum(1 for s in states if s.is_failure),
+        "n_tasks": sum(counts.values()),
+        "n_done": counts.get(RunState.COMPLETED, 0),
+        "n_running": counts.get(RunState.RUNNING, 0),
+        "n_failed": sum(n for state, n in counts.items() if state.is_failure),
         "elapsed": math.floor(elapsed * 10) / 10,  # tenths, cut as the view's durations are
     }
 
@@ -120,9 +127,9 @@ class RunMonitor(Explorer):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._repushed = 0.0
-        detail = self.client.store.get_run(self.run_id)
-        self._set_progress(progress_of(detail))
-        if follow and not detail.run.state.is_terminal:
+        summary = run_summary(self.client, self.run_id)  # the tasks were read once, for the first answers
+        self._set_progress(progress_of(summary))
+        if follow and not summary.state.is_terminal:
             self.following = True
             # the explorer's live feed pushes the run and its running tasks' log tails when they change
             self._live.fast = FOLLOW_INTERVAL
@@ -180,9 +187,9 @@ class RunMonitor(Explorer):
 
     def _look(self) -> bool:
         """One look at the run; True when it has ended."""
-        detail = self.client.store.get_run(self.run_id)
-        self._set_progress(progress_of(detail))
-        ended = detail.run.state.is_terminal
+        summary = run_summary(self.client, self.run_id)  # its task counts: no read of every task twice a second
+        self._set_progress(progress_of(summary))
+        ended = summary.state.is_terminal
         now = time.monotonic()
         if ended or now - self._repushed >= REPUSH_INTERVAL:
             self._repushed = now

@@ -12,7 +12,7 @@ from ..models import RunState, RunSummary, normalize_name, to_wire_time
 from ..settings import resolve, store_url_from
 from ..timeparse import parse_range
 
-__all__ = ["MAX_PAGE_SIZE", "Selection", "open_client", "parse_states", "select"]
+__all__ = ["MAX_PAGE_SIZE", "Selection", "open_client", "parse_states", "run_summary", "select"]
 
 When = str | date | datetime | None
 MAX_PAGE_SIZE = 200
@@ -115,7 +115,7 @@ def _select_run(client: Client, base: Selection, run: int | str, workflow: str |
         if not text.isdigit():
             raise InvalidArgumentError(f"a run id is a whole number like 12, not {run!r}")
         run = int(text)
-    summary = _run_summary(client, run)
+    summary = run_summary(client, run)
     if workflow and workflow.strip() not in (summary.workflow, summary.workflow_key):
         if normalize_name(workflow) != summary.workflow_key:
             raise InvalidArgumentError(
@@ -131,7 +131,7 @@ def _select_run(client: Client, base: Selection, run: int | str, workflow: str |
     return Selection(**{**fields, "selected_run": summary.run_id})
 
 
-def _run_summary(client: Client, run_id: int) -> RunSummary:
+def run_summary(client: Client, run_id: int) -> RunSummary:
     """The run's summary without reading its tasks (a big run has thousands): from its rerun family, which every
     store lists from the runs alone (RunNotFoundError for a missing run, as get_run)."""
     found = [r for r in client.rerun_family(run_id) if r.run_id == run_id]

@@ -277,11 +277,14 @@ def test_progress_counts_tasks_by_outcome_and_times_the_run_to_now_or_its_end(tm
             ],
         )
         now = t0 + timedelta(seconds=12.37)
-        assert progress_of(store.get_run(run.run_id), now) == {
+        detail = store.get_run(run.run_id)
+        assert progress_of(detail, now) == {
             "run_state": "running", "n_tasks": 5, "n_done": 1, "n_running": 1, "n_failed": 2, "elapsed": 12.3,
         }  # fmt: skip
+        assert progress_of(detail.run, now) == progress_of(detail, now)  # from the run's task counts alone
         store.update_run(run.run_id, RunUpdate(state=RunState.FAILED, end_time=t0 + timedelta(seconds=3)))
         ended = progress_of(store.get_run(run.run_id), now + timedelta(hours=1))
         assert (ended["run_state"], ended["elapsed"]) == ("failed", 3.0)
+        assert progress_of(store.get_run(run.run_id).run, now + timedelta(hours=1)) == ended
     finally:
         store.close()

@@ -77,11 +77,12 @@ export function decodeColumn(column: unknown, n: number): unknown[] {
 
 /** The `n` records the columns were made from, fields in the columns' order. */
 export function decodeColumns(n: number, columns: Record<string, unknown>): Record<string, unknown>[] {
-  const decoded = Object.entries(columns).map(([name, c]) => [name, decodeColumn(c, n)] as const);
+  const names = Object.keys(columns);
+  const values = names.map((name) => decodeColumn(columns[name], n));
   const out = new Array<Record<string, unknown>>(n);
   for (let i = 0; i < n; i++) {
     const rec: Record<string, unknown> = {};
-    for (const [name, values] of decoded) rec[name] = values[i];
+    for (let c = 0; c < names.length; c++) rec[names[c]] = values[c][i];
     out[i] = rec;
   }
   return out;

@@ -2,7 +2,7 @@
 // Wire form (docs/protocol.md): {kind, id, payload} -> {kind: "<kind>-response", id, payload | error}.
 // Answers the kernel pushed ("live" notices) are kept in a small cache that answers requests at once.
 import { decodeRunDetail } from "./columns";
-import { AnswerCache, LIVE_KINDS, type LiveAnswer, type LiveKey, POLL_MS, cacheKey, canonical, parseLive } from "./livecache";
+import { AnswerCache, type AnswerText, LIVE_KINDS, type LiveAnswer, type LiveKey, POLL_MS, cacheKey, canonical, parseLive } from "./livecache";
 import { REQUIRED_FIELDS, type Kind, type PayloadOf, type ResponseOf } from "./types";
 
 /** The part of an anywidget model the dispatcher needs (a fake in tests). */
@@ -69,20 +69,23 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Answers sent in a wire form of their own, decoded into what the parts use (get-run: columns to records). */
 const DECODERS: { [K in Kind]?: (wire: Record<string, unknown>) => ResponseOf<K> } = { "get-run": decodeRunDetail };
 
-/** Canonical text of the wire form of decoded answers: what the cache compares instead of the bigger records. */
-const wireTexts = new WeakMap<object, string>();
+/** The wire form of decoded answers: its canonical text is what the cache compares instead of the bigger records. */
+const wireForms = new WeakMap<object, Record<string, unknown>>();
 
 /** The answer as the parts use it; throws when its wire form is malformed. */
 export function decodeAnswer(kind: string, wire: Record<string, unknown>): Record<string, unknown> {
   const decode = DECODERS[kind as Kind];
   if (!decode) return wire;
   const answer = decode(wire) as unknown as Record<string, unknown>;
-  wireTexts.set(answer, canonical(wire));
+  wireForms.set(answer, wire);
   return answer;
 }
 
-function textOf(answer: Record<string, unknown>): string {
-  return wireTexts.get(answer) ?? canonical(answer);
+/** The text the cache compares `answer` by: a decoded answer's wire form (which no part changes) is made into text
+ * only when a comparison needs it. */
+function textOf(answer: Record<string, unknown>): AnswerText {
+  const wire = wireForms.get(answer);
+  return wire ? () => canonical(wire) : canonical(answer);
 }
 
 export class Dispatcher {

@@ -4,6 +4,7 @@ import type { RenderProps } from "@anywidget/types";
 import { Bus, type Ctx } from "./app";
 import { ConnectionBanner } from "./connection";
 import { DagPanel } from "./dag/dag";
+import { prewarmLayoutWorker } from "./dag/layoutclient";
 import { Disposer, h } from "./dom";
 import { Header } from "./header/header";
 import { LiveLink } from "./live";
@@ -34,6 +35,15 @@ function markStart(root: HTMLElement, api: Dispatcher, renderAt: number): () => 
   });
 }
 
+/** The number of tasks of the run among the first answers (0 when none is). */
+function runSize(answers: unknown[]): number {
+  for (const a of answers) {
+    const found = a as { kind?: unknown; answer?: { n_tasks?: unknown } } | null;
+    if (found?.kind === "get-run" && typeof found.answer?.n_tasks === "number") return found.answer.n_tasks;
+  }
+  return 0;
+}
+
 function render(props: RenderProps<Model>): () => void {
   // a RunMonitor: one run in a cell's output, without the explorer's pickers and run table
   if (isRunView(props.model)) return renderRun(props as unknown as RenderProps<RunModel>);
@@ -43,7 +53,9 @@ function render(props: RenderProps<Model>): () => void {
   const root = h("div", { class: "dt-root", testid: "dt-explorer" });
   injectStyles(root);
   const api = new Dispatcher(model);
-  api.seed(model.get("initial_answers") ?? []); // the table and the selected run without a round trip
+  const initial = model.get("initial_answers") ?? [];
+  prewarmLayoutWorker(runSize(initial)); // a big run's layout worker starts while its tasks are decoded
+  api.seed(initial); // the table and the selected run without a round trip
   d.add(() => api.dispose());
   d.add(markStart(root, api, renderAt));
   const ctx: Ctx = { model, api, el, root, bus: new Bus(), d, labext: labextActive(), run: null };

@@ -1,6 +1,6 @@
 // Layout times (what the worker does) for synthetic DAGs; run with `npm run bench:dag`. Prints, never asserts.
 import { computeLayout, dagreCost } from "../dag/layout";
-import { mapReduce, synthetic } from "./synth";
+import { layers, mapReduce, synthetic } from "./synth";
 
 function time(label: string, make: () => ReturnType<typeof synthetic>, engine: "auto" | "dagre" | "layered", runs = 3): void {
   const input = { ...make(), engine };
@@ -24,3 +24,4 @@ for (const n of [50, 100]) time(`random ${n} (dagre)`, () => synthetic(n), "dagr
 for (const n of [100, 500]) time(`map-reduce ${n} (dagre)`, () => mapReduce(n), "dagre");
 for (const n of [500, 2000, 10000]) time(`random ${n} (auto)`, () => synthetic(n), "auto");
 for (const n of [500, 2000, 10000]) time(`map-reduce ${n} (auto)`, () => mapReduce(n), "auto");
+for (const n of [2000, 10000]) time(`layers ${n} (explorer bench)`, () => layers(n), "layered", 5);

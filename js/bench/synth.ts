@@ -44,3 +44,23 @@ export function mapReduce(n: number): LayoutInput {
   for (const e of ends) edges.push(e, next);
   return { n: next + 1, edges, nodeWidth: NODE_W, nodeHeight: NODE_H };
 }
+
+/** The explorer benchmark's runs (bench/bench_explorer.py): layers of about √n tasks, each depending on one or
+ * two tasks of the layer above. */
+export function layers(n: number, seed = 7): LayoutInput {
+  let s = seed;
+  const rnd = (): number => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s / 0x7fffffff;
+  };
+  const width = Math.max(2, Math.floor(Math.sqrt(n)));
+  const edges: number[] = [];
+  for (let i = width; i < n; i++) {
+    const above = Math.floor(i / width) * width - width;
+    const a = above + Math.floor(rnd() * width);
+    edges.push(a, i);
+    const b = above + Math.floor(rnd() * width);
+    if (rnd() < 0.5 && b !== a) edges.push(b, i);
+  }
+  return { n, edges, nodeWidth: 110, nodeHeight: 22, rankGap: 28, nodeGap: 6 };
+}

@@ -29,6 +29,10 @@ export class CanvasRenderer implements Renderer {
   private t: Transform = { k: 1, x: 0, y: 0 };
   private frame = 0;
   private hoverFrame = 0;
+  /** Nodes by fill colour and opacity, made once per draw/restyle instead of in every paint. */
+  private groups: { fill: string; alpha: number; nodes: number[] }[] = [];
+  /** What the canvas last painted (transform and size); a repaint of the same is skipped. */
+  private painted = "";
 
   constructor() {
     this.el = h("div", { class: "dt-canvaswrap" }, this.canvas, this.tip);
@@ -44,6 +48,18 @@ export class CanvasRenderer implements Renderer {
   draw(graph: Graph, decor: Decor): void {
     this.graph = graph;
     this.decor = decor;
+    this.painted = "";
+    const byKey = new Map<string, { fill: string; alpha: number; nodes: number[] }>();
+    for (let i = 0; i < graph.tasks.length; i++) {
+      const plan = decor.plan?.get(i);
+      const fill = stateStyle(graph.tasks[i].state).background;
+      const alpha = plan === "reuse" ? 0.45 : plan === "skip" ? 0.2 : 1;
+      const key = `${fill}|${alpha}`;
+      let group = byKey.get(key);
+      if (!group) byKey.set(key, (group = { fill, alpha, nodes: [] }));
+      group.nodes.push(i);
+    }
+    this.groups = [...byKey.values()];
     this.schedule();
   }
 
@@ -88,6 +104,9 @@ export class CanvasRenderer implements Renderer {
       this.canvas.height = Math.round(hgt * dpr);
     }
     const { k, x, y } = this.t;
+    const signature = `${k},${x},${y},${w},${hgt},${dpr}`;
+    if (signature === this.painted) return;
+    this.painted = signature;
     const geom = g.geom;
     const detail = detailAt(geom, k);
     // in the overview a node keeps a visible size however far out the view is
@@ -127,21 +146,11 @@ export class CanvasRenderer implements Renderer {
     strokeEdges(false);
     if (decor.selected >= 0) strokeEdges(true);
 
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < g.tasks.length; i++) {
-      if (!visible(i)) continue;
-      const plan = decor.plan?.get(i);
-      const key = `${stateStyle(g.tasks[i].state).background}|${plan === "reuse" ? 0.45 : plan === "skip" ? 0.2 : 1}`;
-      let list = groups.get(key);
-      if (!list) groups.set(key, (list = []));
-      list.push(i);
-    }
-    for (const [key, list] of groups) {
-      const [fill, alpha] = key.split("|");
-      ctx.globalAlpha = Number(alpha);
+    for (const { fill, alpha, nodes } of this.groups) {
+      ctx.globalAlpha = alpha;
       ctx.fillStyle = fill;
       ctx.beginPath();
-      for (const i of list) ctx.rect(X[i] - NW / 2, Y[i] - NH / 2, NW, NH);
+      for (const i of nodes) if (visible(i)) ctx.rect(X[i] - NW / 2, Y[i] - NH / 2, NW, NH);
       ctx.fill();
     }
     ctx.globalAlpha = 1;

@@ -98,7 +98,8 @@ def handle_read_log(client: Client, payload: Payload, context: Context | None = 
     limit = _clamp(_get(payload, "limit", int, "a number of bytes", MAX_LOG_READ) or MAX_LOG_READ, 1, MAX_LOG_READ)
     tail = _get(payload, "tail", int, "a number of bytes", None)
     tail = None if tail is None else _clamp(tail, 1, MAX_LOG_READ)
-    chunk = client.read_log(_run_id(payload), _task_id(payload), _stream(payload), offset, limit, tail)
+    # the store checks the run and the task (Client.read_log would read every task of the run to find it)
+    chunk = client.store.read_log(_run_id(payload), _task_id(payload), _stream(payload), offset, limit, tail)
     return chunk.to_dict()
 
 
@@ -109,8 +110,8 @@ def handle_search_log(client: Client, payload: Payload, context: Context | None 
     regex = bool(_get(payload, "regex", bool, "true or false", False))
     if regex:
         compile_pattern(pattern, True)  # refused before the task is looked up, as the store's search compiles it
-    task = _find_task(client, _run_id(payload), _task_id(payload))
-    matches = client.store.search_log(task.run_id, task.id, _stream(payload), pattern, regex, MAX_MATCHES + 1)
+    run_id, task_id = _run_id(payload), _task_id(payload)
+    matches = client.store.search_log(run_id, task_id, _stream(payload), pattern, regex, MAX_MATCHES + 1)
     return {"matches": [m.to_dict() for m in matches[:MAX_MATCHES]], "truncated": len(matches) > MAX_MATCHES}
 
 

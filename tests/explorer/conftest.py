@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from datatailr_jupyter import Client, connect
-from datatailr_jupyter.models import RunState, TaskError, Trigger
+from datatailr_jupyter.models import RunDetail, RunState, TaskError, Trigger
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
 from datatailr_jupyter.store.registry import open_store
+from datatailr_jupyter.store.sqlite import SqliteRunStore
+from datatailr_jupyter.store.tasktable import TaskTable
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)  # a Monday
 SALES = "Daily Sales Report"
@@ -154,3 +156,19 @@ def client(built_store: Built) -> Iterator[Client]:
     opened = connect(built_store.url)
     yield opened
     opened.close()
+
+
+class CountingStore(SqliteRunStore):
+    """The SQLite store of a built store, counting the reads of a whole run (all its tasks)."""
+
+    def __init__(self, built: Built) -> None:
+        super().__init__(Path(built.url.removeprefix("sqlite://")))
+        self.reads: list[str] = []
+
+    def get_run(self, run_id: int) -> RunDetail:
+        self.reads.append("get_run")
+        return super().get_run(run_id)
+
+    def get_task_table(self, run_id: int) -> TaskTable:
+        self.reads.append("get_task_table")
+        return super().get_task_table(run_id)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from datatailr_jupyter import Client
 from datatailr_jupyter.explorer.columns import task_records
 from datatailr_jupyter.explorer.handlers import dispatch
 from datatailr_jupyter.explorer.widget import Explorer
-from datatailr_jupyter.models import RunDetail
-from datatailr_jupyter.store.sqlite import SqliteRunStore
-from datatailr_jupyter.store.tasktable import TaskTable
 
-from .conftest import SALES, Built
+from .conftest import SALES, Built, CountingStore
 from .test_protocol import recording  # noqa: F401  (the fixture)
 
 
@@ -66,24 +61,8 @@ def test_the_first_answers_are_dropped_once_the_view_subscribes(client: Client) 
         explorer.close()
 
 
-class CountingStore(SqliteRunStore):
-    """The SQLite store, counting the reads of a whole run (its tasks)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.reads: list[str] = []
-
-    def get_run(self, run_id: int) -> RunDetail:
-        self.reads.append("get_run")
-        return super().get_run(run_id)
-
-    def get_task_table(self, run_id: int) -> TaskTable:
-        self.reads.append("get_task_table")
-        return super().get_task_table(run_id)
-
-
 def test_a_run_opened_by_id_has_its_tasks_read_once(built_store: Built) -> None:
-    store = CountingStore(Path(built_store.url.removeprefix("sqlite://")))
+    store = CountingStore(built_store)
     explorer = Explorer(client=Client(store), run=built_store.runs["failed"])
     try:
         assert [a["kind"] for a in explorer.initial_answers][-1] == "get-run"

@@ -17,7 +17,7 @@ from datatailr_jupyter.models import RunState, to_wire_time
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, TaskSpec, TaskUpdate, VersionSpec
 
-from .conftest import OTHER, SALES, T0, Built
+from .conftest import OTHER, SALES, T0, Built, CountingStore
 
 
 def ok(client: Client, kind: str, payload: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
@@ -352,3 +352,15 @@ def test_an_answer_over_four_megabytes_becomes_a_response_too_large_error(
 ) -> None:
     monkeypatch.setitem(HANDLERS, "get-run", lambda *_args: {"blob": "x" * (MAX_RESPONSE + 1)})
     assert err(client, "get-run", {"run_id": 1})["type"] == "ResponseTooLarge"
+
+
+def test_a_log_is_read_and_searched_without_reading_every_task_of_its_run(built_store: Built) -> None:
+    store = CountingStore(built_store)
+    try:
+        client = Client(store)
+        log = {"run_id": built_store.runs["other"], "task_id": 0, "stream": "stdout"}
+        assert ok(client, "read-log", {**log, "tail": 100})["text"].endswith("\n")
+        assert ok(client, "search-log", {**log, "pattern": "needle"})["matches"]
+        assert store.reads == []  # a 10,000-task run is not read for one task's log
+    finally:
+        store.close()

@@ -11,7 +11,7 @@ from ..errors import DatatailrJupyterError
 from ..models import ResultMeta, RunSummary, TaskError
 from ..store.tasktable import TaskTable, task_table_of
 from .columns import encode_column, encode_dicts, encode_times
-from .payloads import MAX_TRACEBACK, Payload, run_id, summary
+from .payloads import MAX_TRACEBACK, Context, Payload, run_id, summary
 
 __all__ = ["arguments", "handle_get_run", "task_columns"]
 
@@ -65,8 +65,15 @@ def task_columns(table: TaskTable, args: Mapping[int, Any]) -> dict[str, Any]:
     return cols
 
 
-def handle_get_run(client: Client, payload: Payload, context: object = None) -> dict[str, Any]:
-    """The run and its tasks in columnar form (docs/protocol.md), from one read of the store's task table."""
+def handle_get_run(client: Client, payload: Payload, context: Context | None = None) -> dict[str, Any]:
+    """The run and its tasks in columnar form (docs/protocol.md), from one read of the store's task table (and of
+    its version's definition, once per explorer: the live feed answers an active run's get-run every round)."""
     table = task_table_of(client.store, run_id(payload))
-    columns = task_columns(table, arguments(client, table.run))
+    version = (table.run.workflow_key, table.run.job_version)
+    args = None if context is None else context.arguments.get(version)
+    if args is None:
+        args = arguments(client, table.run)
+        if context is not None and len(context.arguments) < 64:
+            context.arguments[version] = args
+    columns = task_columns(table, args)
     return {"run": summary(table.run), "n_tasks": len(table), "columns": columns}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import keyword
 import logging
-import threading
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import Client
@@ -22,7 +20,7 @@ from ..models import RunQuery, RunState, TaskRun
 from ..store._logs import compile_pattern
 from . import cells, previews
 from .getrun import handle_get_run
-from .payloads import MAX_MESSAGE, MAX_TRACEBACK, Payload
+from .payloads import MAX_MESSAGE, MAX_TRACEBACK, Context, Payload
 from .payloads import clamp as _clamp
 from .payloads import cut as _cut
 from .payloads import date_range as _range
@@ -40,16 +38,6 @@ MAX_RESPONSE = 8_000_000  # bytes of JSON per response (kernel -> browser; the 1
 MAX_LOG_READ = 1 << 20
 MAX_MATCHES = 1000
 MAX_PAGE = 200
-
-
-@dataclass
-class Context:
-    """What some handlers need beyond the Client: where to bind values, and which reruns were already started."""
-
-    namespace: MutableMapping[str, Any] | None = None  # bind-result target; None: the IPython user namespace
-    store_url: str | None = None  # written into load_result code when the explorer is not on the default store
-    reruns: dict[str, int] = field(default_factory=dict)  # request_key -> run id
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _find_task(client: Client, run_id: int, task_id: int) -> TaskRun:

@@ -1,8 +1,10 @@
-"""Checked fields of a request payload and the bounds the explorer's answers keep (shared by the handlers)."""
+"""What the explorer's handlers share: checked fields of a request payload, the bounds answers keep, the Context."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidArgumentError
@@ -12,6 +14,7 @@ from ..timeparse import parse_range
 __all__ = [
     "MAX_MESSAGE",
     "MAX_TRACEBACK",
+    "Context",
     "Payload",
     "clamp",
     "cut",
@@ -22,6 +25,19 @@ __all__ = [
     "task_id",
     "text",
 ]
+
+
+@dataclass
+class Context:
+    """What some handlers need beyond the Client: where to bind values, which reruns were already started, and the
+    task arguments of the versions read so far (a version never changes)."""
+
+    namespace: MutableMapping[str, Any] | None = None  # bind-result target; None: the IPython user namespace
+    store_url: str | None = None  # written into load_result code when the explorer is not on the default store
+    reruns: dict[str, int] = field(default_factory=dict)  # request_key -> run id
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arguments: dict[tuple[str, int], dict[int, Any]] = field(default_factory=dict)  # (workflow key, version) ->
+
 
 MAX_MESSAGE = 2_000  # characters of an error message or a run's error_message in listings
 MAX_TRACEBACK = 100_000

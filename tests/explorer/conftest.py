@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from datatailr_jupyter import Client, connect
-from datatailr_jupyter.models import RunDetail, RunState, TaskError, Trigger
+from datatailr_jupyter.models import RunDetail, RunState, TaskError, Trigger, Version
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import NewRun, RunStore, RunUpdate, TaskSpec, TaskUpdate, VersionSpec
 from datatailr_jupyter.store.registry import open_store
@@ -159,7 +159,7 @@ def client(built_store: Built) -> Iterator[Client]:
 
 
 class CountingStore(SqliteRunStore):
-    """The SQLite store of a built store, counting the reads of a whole run (all its tasks)."""
+    """The SQLite store of a built store, counting the reads of a whole run (all its tasks) and of versions."""
 
     def __init__(self, built: Built) -> None:
         super().__init__(Path(built.url.removeprefix("sqlite://")))
@@ -172,3 +172,7 @@ class CountingStore(SqliteRunStore):
     def get_task_table(self, run_id: int) -> TaskTable:
         self.reads.append("get_task_table")
         return super().get_task_table(run_id)
+
+    def get_version(self, workflow: str, version: int) -> Version:
+        self.reads.append("get_version")
+        return super().get_version(workflow, version)

@@ -6,7 +6,7 @@ import pytest
 
 from datatailr_jupyter import Client
 from datatailr_jupyter.explorer.columns import task_records
-from datatailr_jupyter.explorer.handlers import dispatch
+from datatailr_jupyter.explorer.handlers import Context, dispatch
 from datatailr_jupyter.explorer.widget import Explorer
 
 from .conftest import SALES, Built, CountingStore
@@ -66,7 +66,19 @@ def test_a_run_opened_by_id_has_its_tasks_read_once(built_store: Built) -> None:
     explorer = Explorer(client=Client(store), run=built_store.runs["failed"])
     try:
         assert [a["kind"] for a in explorer.initial_answers][-1] == "get-run"
-        assert store.reads == ["get_task_table"]  # the selection reads the run's summary only
+        assert store.reads == ["get_task_table", "get_version"]  # the selection reads the run's summary only
     finally:
         explorer.close()
+        store.close()
+
+
+def test_a_version_is_read_once_per_explorer_for_all_its_runs(built_store: Built) -> None:
+    store = CountingStore(built_store)
+    try:
+        client, context = Client(store), Context()
+        runs = [built_store.runs[r] for r in ("ok", "failed", "day2")]  # runs of one version
+        answers = [dispatch(client, "get-run", {"run_id": r}, None, context)["payload"] for r in runs * 2]
+        assert store.reads.count("get_version") == 1 and store.reads.count("get_task_table") == 6
+        assert answers[:3] == answers[3:] == [dispatch(client, "get-run", {"run_id": r})["payload"] for r in runs]
+    finally:
         store.close()

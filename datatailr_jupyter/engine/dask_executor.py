@@ -16,8 +16,9 @@ Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worke
   files and results' staging files directly, so running tasks' logs can be tailed; otherwise a task's logs are
   written on its worker and their new bytes streamed to the engine's log files while it runs (dask_logs.py), the
   complete logs coming back with its outcome, and its result travels in memory.
-- Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``); outcomes are
-  gathered in batches. System lines name the worker.
+- Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``), and so are
+  outcomes up to 16 KiB (pickled, with their logs when those come back with them); larger ones are gathered in
+  batches. System lines name the worker.
 - Faults: a worker that dies mid-task fails that task with ``WorkerLost`` naming the worker (tasks carry no retry
   policy; a second attempt Dask schedules elsewhere finds the first one's log and does not run the function); a
   cluster whose workers cannot take a task's ``cpu`` / ``memory`` (when they declare such resources) fails it at
@@ -29,11 +30,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import queue
 import sys
 import threading
 import time
 import uuid
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -111,7 +114,7 @@ _SUBSCRIBED: set[str] = set()
 def _on_event(event: tuple[float, dict[str, Any]]) -> None:
     executor = _EXECUTORS.get(event[1].get("t", ""))
     if executor is not None:
-        executor.events.put(("started", event[1]))
+        executor.events.put(("started" if "w" in event[1] else "ended", event[1]))
 
 
 def _on_log(event: tuple[float, dict[str, Any]]) -> None:
@@ -141,6 +144,8 @@ class DaskExecutor:
         self.shared: bool | None = None  # whether the workers see the engine's log directory
         self.probe: str | None = None
         self.sink = LogSink()  # logs streamed from workers that do not see the log directory
+        self.packed: dict[int, tuple[bytes, bytes]] = {}  # id -> a pickled function, and compressed
+        self.finished_seen: set[int] = set()  # finished futures whose report had not come at the last look
         self.workers = self._workers()
         self.declared = self._declared()
         threads = sum(w.get("nthreads", 1) for w in self.workers.values())
@@ -203,8 +208,14 @@ class DaskExecutor:
                 inputs[ref] = item
         # the function travels by value with each task: as a scattered future it would be a dependency, and once
         # Dask's memory manager drops its extra replicas (every 2 s, when no task waits for it) every later task of
-        # that function could only be placed on the one worker still holding it
-        fbytes = job.function_bytes or b""
+        # that function could only be placed on the one worker still holding it. Compressed (once per function): a
+        # third of the bytes, and without the text "__main__" its source may hold, which would make Dask pickle
+        # every task a second time with cloudpickle.
+        raw = job.function_bytes or b""
+        packed = self.packed.get(id(raw))
+        if packed is None or packed[0] is not raw:  # (the loop hands the same bytes for every task of a function)
+            packed = self.packed[id(raw)] = (raw, zlib.compress(raw, 1))
+        fbytes = packed[1]
         plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
         future = self.client.submit(
             run_job, plain, fbytes, upstream, self.token, self.shared,
@@ -212,7 +223,8 @@ class DaskExecutor:
         )  # fmt: skip
         self.futures[job.task_id] = future
         self.jobs[job.task_id] = job
-        future.add_done_callback(lambda f, tid=job.task_id: self.events.put(("done", tid, f)))
+        # (no done callback: each costs a wake-up of the client's event loop and a coroutine there; the worker
+        # reports the end with the events, and the futures' states are looked at every HEALTH_EVERY for the rest)
 
     def _check_shared(self, directory: str) -> None:
         """Whether every worker sees ``directory`` (the run's logs): a probe file is written there and looked for."""
@@ -284,9 +296,20 @@ class DaskExecutor:
                         out.append(event)
             elif item[0] == "log":
                 self._log(item[1])
-            elif self.futures.get(item[1]) is item[2]:
-                done.append((item[1], item[2]))
-        finished = [(tid, f) for tid, f in done if f.status == "finished"]
+            elif item[0] == "ended":
+                tid = item[1]["id"]
+                future = self.futures.get(tid)
+                if future is None:
+                    continue  # (it had its outcome: failed or cancelled)
+                if "o" in item[1]:
+                    outcome, logs = pickle.loads(item[1]["o"])
+                    out.extend(self._outcome(tid, outcome, logs, future))
+                else:
+                    done.append((tid, future))
+        if self.futures and time.monotonic() - self.last_health >= HEALTH_EVERY:
+            done.extend(self._ended_unreported())
+        done = [(tid, f) for tid, f in done if self.futures.get(tid) is f]
+        finished = [(tid, f) for tid, f in done if f.status in ("finished", "pending")]  # (pending: ending now)
         if finished:
             try:
                 values = self.client.gather([f for _, f in finished])
@@ -295,7 +318,7 @@ class DaskExecutor:
             for (tid, future), (outcome, logs) in zip(finished, values, strict=True):
                 out.extend(self._outcome(tid, outcome, logs, future))
         for tid, future in done:
-            if future.status != "finished":
+            if future.status not in ("finished", "pending"):
                 out.extend(self._failed(tid, future))
         if self.futures and time.monotonic() - self.last_health >= HEALTH_EVERY:
             out.extend(self._health())
@@ -317,14 +340,30 @@ class DaskExecutor:
             self.kept[tid] = (outcome.result.data, future)
         return [*events, outcome, *held]
 
+    def _ended_unreported(self) -> list[tuple[int, Any]]:
+        """Futures that ended without the worker's report: failed on the cluster (lost, cancelled, an error outside
+        the task), or finished twice in a row here with the report still to come."""
+        ended: list[tuple[int, Any]] = []
+        seen, self.finished_seen = self.finished_seen, set()
+        for tid, future in self.futures.items():
+            status = future.status
+            if status == "finished":
+                if tid in seen:
+                    ended.append((tid, future))
+                else:
+                    self.finished_seen.add(tid)
+            elif status != "pending":
+                ended.append((tid, future))
+        return ended
+
     def _failed(self, tid: int, future: Any) -> list[Event]:
         if self.client.status != "running":
             raise self._lost(f"the client is {self.client.status}")
         worker = self.started.get(tid)
         if future.status == "cancelled" and worker is not None and worker not in self._workers():
             error = TaskError("WorkerLost", _worker_lost(worker))
-        elif future.status == "cancelled":
-            error = TaskError("Cancelled", "its Dask task was cancelled on the cluster")
+        elif future.status in ("cancelled", "lost"):
+            error = TaskError("Cancelled", f"its Dask task was {future.status} on the cluster")
         else:
             exc = future.exception()
             if type(exc).__name__ == "KilledWorker":

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import re
 import shutil
 import tempfile
 import threading
+import zlib
 from collections import OrderedDict
 from typing import Any
 
@@ -24,6 +26,9 @@ __all__ = ["TOPIC", "TaskCancelled", "interrupt_tasks", "run_job"]
 TOPIC = "datatailr-jupyter"
 """The event topic starts are reported on (one for all runs: the scheduler keeps a bounded history per topic)."""
 
+
+OUTCOME_EVENT_BYTES = 16 << 10
+"""Outcomes (with their logs) up to this size go with the events (the scheduler keeps the last 1,000 of a topic)."""
 
 _FUNCTIONS: OrderedDict[bytes, Any] = OrderedDict()
 _RUNNING: dict[tuple[str, int], int] = {}  # (executor token, task id) -> the thread running it
@@ -45,6 +50,7 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
     worker = get_worker()
     for ref, (produced, _) in upstream.items():
         if produced is None or not produced.ok or produced.result is None or produced.result.data is None:
+            worker.log_event(TOPIC, {"t": token, "id": job.task_id, "g": 1})
             return None, "release"
         job.inputs[ref] = ("encoded", produced.result.meta, produced.result.data)
     local = None
@@ -60,7 +66,9 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
             f"worker lost: the Dask worker {where} left the cluster (it died or was killed) while running this task; "
             "it was not run a second time"
         )
-        return Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message)), None
+        lost = Outcome(job.task_id, False, now, now, error=TaskError("WorkerLost", message))
+        _report(worker, token, job.task_id, lost, None)
+        return lost, None
     with _LOCK:
         if not _ROUTED:
             install_thread_router()
@@ -92,11 +100,23 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
         message = f"the Dask worker {worker.address} could not load the task: {type(exc).__name__}: {exc}"
         outcome = Outcome(job.task_id, False, now, now, error=TaskError(type(exc).__name__, message))
     outcome.pid = os.getpid()
-    if local is None:
-        return outcome, None
-    logs = tuple(_read(os.path.join(local, name)) for name in ("out", "err"))
-    shutil.rmtree(local, ignore_errors=True)
+    logs = None
+    if local is not None:
+        logs = tuple(_read(os.path.join(local, name)) for name in ("out", "err"))
+        shutil.rmtree(local, ignore_errors=True)
+    _report(worker, token, job.task_id, outcome, logs)
     return outcome, logs
+
+
+def _report(worker: Any, token: str, task_id: int, outcome: Outcome, logs: Any) -> None:
+    """Tell the engine the task ended, through the events (just before its result is stored on this worker): with
+    a small outcome itself, so the engine need not fetch it, else only that it can be gathered."""
+    try:
+        data = pickle.dumps((outcome, logs), protocol=5)
+    except Exception:
+        data = b""
+    small = 0 < len(data) <= OUTCOME_EVENT_BYTES
+    worker.log_event(TOPIC, {"t": token, "id": task_id, **({"o": data} if small else {"g": 1})})
 
 
 def _load(fbytes: bytes) -> Any:
@@ -105,7 +125,7 @@ def _load(fbytes: bytes) -> Any:
         if function is not None:
             _FUNCTIONS.move_to_end(fbytes)
             return function
-    function = cloudpickle.loads(fbytes)
+    function = cloudpickle.loads(zlib.decompress(fbytes))  # (compressed by the executor)
     with _LOCK:
         _FUNCTIONS[fbytes] = function
         while len(_FUNCTIONS) > 256:

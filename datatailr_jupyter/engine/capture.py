@@ -144,6 +144,11 @@ class Capture:
             self.spool.begin(stderr, self.cap)
         _WATCHER.add(self)
 
+    @property
+    def lost(self) -> OSError | None:
+        """Why part of the task's stdout could not be written to its log (a full disk), if it could not."""
+        return self.spooled.lost if self.spooled is not None else None
+
     def keep(self) -> None:
         """Keep the engine's lines even if the task writes nothing (otherwise dropped then): it failed."""
         self.kept = True

@@ -155,6 +155,8 @@ class SpooledStdout:
         self.copied = 0
         self.pump: _Pump | None = None
         self.closed = False
+        self.lost: OSError | None = None  # why bytes could not reach the log (a full disk)
+        self.redirect: Callable[[int], None] = lambda fd: None
 
     def write_engine(self, data: bytes) -> None:
         os.write(self.fd, data)
@@ -166,6 +168,7 @@ class SpooledStdout:
         with self.lock:
             if self.closed:
                 return
+            self.redirect = redirect
             size = os.fstat(self.spool.fd).st_size
             if self.log is None:
                 if size <= self.engine and checks < 2:
@@ -184,12 +187,12 @@ class SpooledStdout:
     def close(self, keep: bool) -> None:
         """The task ended: its log gets the rest (created now if the task wrote or ``keep``)."""
         with self.lock:
-            self.closed = True
             size = os.fstat(self.spool.fd).st_size
             if self.log is None and (keep or size > self.engine):
                 self._open()
             if self.log is not None:
                 self._copy(size)
+            self.closed = True
             os.close(self.fd)  # with it, the pipe's last writer in this process when stdout was capped
             if self.pump is not None:
                 self.pump.finish(timeout=10.0)  # the reader closes the log
@@ -208,8 +211,23 @@ class SpooledStdout:
             self.copied += len(data)  # counted before the write: on a full disk the bytes are dropped, not retried
             try:
                 self.log.write(data)
+            except OSError as exc:
+                self._lost(exc)
+
+    def _lost(self, exc: OSError) -> None:
+        """The log cannot take more (a full disk): the task's later writes go straight to it and fail there, as
+        they would without the spool, and the task fails if it does not by itself (``lost``)."""
+        if self.lost is not None:
+            return
+        self.lost = exc
+        if self.pump is None and not self.closed:
+            try:
+                direct = os.open(self.target, os.O_WRONLY | os.O_APPEND)
             except OSError:
-                pass
+                return
+            os.dup2(direct, self.fd)
+            self.redirect(direct)
+            os.close(direct)
 
 
 class _Pump:

@@ -10,6 +10,7 @@ staging directory, everything else is encoded in memory (and spilled to a stagin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -261,6 +262,16 @@ def execute(
         capture.write_stdout(system_line(job.clock, f"end {job.name!r}: {state} in {seconds:.3f} s"))
     finally:
         capture.close()
+    if ok and capture.lost is not None:  # its output did not fit on the disk: as if its own write had failed
+        message = (
+            f"the task's output could not be written to its log: {capture.lost}; free disk space where the store "
+            "is (large task logs and results are the usual cause), then rerun the task"
+        )
+        ok, error = False, TaskError(type=type(capture.lost).__name__, message=message, traceback="")
+        if result is not None and result.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(result.path)
+        result = None
     return Outcome(
         task_id=job.task_id,
         ok=ok,

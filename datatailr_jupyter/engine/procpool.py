@@ -1,14 +1,14 @@
 """The process executor: long-lived worker processes on pipes, surviving worker deaths.
 
 Workers are plain ``python -c`` subprocesses (no re-import of the caller's ``__main__``, so notebooks and scripts
-without a ``__main__`` guard both work), each in its own session so a terminal Ctrl+C reaches only the engine.
-The engine sends a worker jobs over a pipe (the wire: procworker.py): the task's pickled function travels once per
+without a ``__main__`` guard both work), each in its own session so a terminal Ctrl+C reaches only the engine. The
+engine sends a worker jobs over a pipe (the wire: procworker.py): the task's pickled function travels once per
 worker (cached there under a digest of its bytes) and the job itself is plain-pickled. A worker runs its jobs one at
 a time, in order. Short jobs are sent ahead: when the last runs of the functions took under SHORT_TASK, a worker
-gets up to DEPTH jobs (about BACKLOG seconds of them) in one message and starts each as soon as it sends the
-previous outcome, without waiting for the engine; a job whose function is slow or unknown yet never waits behind
-another. A job submitted with ``submit_after`` follows its only upstream task on that task's worker (see
-procworker.py), so a chain of tasks runs without a round trip to the engine per link.
+gets up to DEPTH jobs (about BACKLOG seconds of them) in one message, topped up when it holds REFILL or fewer, and
+starts each as soon as it sends the previous outcome, without waiting for the engine; a job whose function is slow
+or unknown yet never waits behind another. A job submitted with ``submit_after`` follows its only upstream task on
+that task's worker (see procworker.py), so a chain of tasks runs without a round trip to the engine per link.
 
 A worker that dies -- SIGKILL, segfault, ``os._exit`` -- closes its pipe; the engine reports its running task failed
 with the signal or exit code, gives the jobs queued behind it to the other workers (a job following a task goes
@@ -54,6 +54,9 @@ SHORT_TASK = 0.01
 DEPTH = 16
 """The most jobs a worker holds (the running one included)."""
 BACKLOG = 0.02
+REFILL = DEPTH // 4
+"""A busy worker gets more short jobs once it holds this many or fewer (then up to DEPTH in one message), so a
+message carries many jobs and wakes the worker once for them."""
 """About how many seconds of short jobs (by their functions' last runs) a worker holds behind its running one."""
 
 _BOOT = "from datatailr_jupyter.engine.procworker import worker_main; worker_main()"
@@ -214,6 +217,8 @@ class ProcessExecutor:
             return True
         if len(worker.jobs) >= DEPTH or worker.backlog >= BACKLOG:
             return False
+        if not worker.unsent and len(worker.jobs) > REFILL:
+            return False  # still busy for a while: topped up later, many jobs per message
         head, last = self._last(self.queue[0]), self._last(worker.jobs[0])
         return head is not None and head < SHORT_TASK and last is not None and last < SHORT_TASK
 

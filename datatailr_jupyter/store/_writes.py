@@ -40,6 +40,7 @@ def to_json(value: Any, what: str) -> str:
         raise InvalidArgumentError(f"{what} must be plain JSON (str, number, bool, None, list, dict): {exc}") from None
 
 
+_string = json.encoder.encode_basestring_ascii  # a str as JSON, as the encoder writes it (ensure_ascii)
 _META_FIELDS = ("codec", "bytes", "python_type", "shape", "length", "preview", "sha256")
 _FAST_META = tuple(f.name for f in fields(ResultMeta)) == _META_FIELDS
 
@@ -48,6 +49,26 @@ def meta_json(meta: ResultMeta) -> str:
     """``meta.to_dict()`` as JSON, built directly (the run loop's hot path: one per completed task)."""
     if not _FAST_META:  # pragma: no cover - the record changed: the general way
         return to_json(meta.to_dict(), "result meta")
+    codec, size, kind, shape_, length, preview, sha = (
+        meta.codec,
+        meta.bytes,
+        meta.python_type,
+        meta.shape,
+        meta.length,
+        meta.preview,
+        meta.sha256,
+    )
+    if (
+        type(codec) is str and type(size) is int and type(kind) is str and type(preview) is str and type(sha) is str
+        and (length is None or type(length) is int)
+        and (shape_ is None or all(type(n) is int for n in shape_))
+    ):  # fmt: skip
+        # the plain case, as the compact encoder writes it (same text), without building a dict per result
+        dims = "null" if shape_ is None else "[" + ",".join(map(str, shape_)) + "]"
+        return (
+            f'{{"codec":{_string(codec)},"bytes":{size},"python_type":{_string(kind)},"shape":{dims},'
+            f'"length":{"null" if length is None else length},"preview":{_string(preview)},"sha256":{_string(sha)}}}'
+        )
     shape = None if meta.shape is None else list(meta.shape)
     return to_json(
         {"codec": meta.codec, "bytes": meta.bytes, "python_type": meta.python_type, "shape": shape,
@@ -321,6 +342,10 @@ def _current(tx: Tx, run_id: int, ids: list[int], label: str) -> dict[int, tuple
     return found
 
 
+_NO_RESULT: tuple[Any, ...] = (None, None, None, None, None)
+_STATE_VALUES: dict[Any, str] = {s: s.value for s in RunState}  # RunState.parse(s).value, for states and enum members
+
+
 def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dict[int, Placed], label: str) -> None:
     """Apply a batch of task changes: one query reads the tasks' states, one executemany writes them."""
     run = tx.execute("SELECT task_counts, error_message FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -331,9 +356,10 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
     current = _current(tx, run_id, [u.task_id for u in updates], label)
     rows: list[tuple[Any, ...]] = []
     blobs: list[tuple[int, int, bytes]] = []
+    to_us = q.to_us
     for i, u in enumerate(updates):
         state, meta = current[u.task_id]
-        result: tuple[Any, ...] = (None, None, None, None, None)
+        result: tuple[Any, ...] = _NO_RESULT
         if u.result is not None or u.reused_from_run is not None:
             if u.result is not None and u.reused_from_run is not None:
                 raise InvalidArgumentError(f"task {u.task_id}: give a result or reused_from_run, not both")
@@ -350,7 +376,7 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
             else:
                 source_task = u.task_id if u.reused_from_task is None else int(u.reused_from_task)
                 result = _reuse(tx, run_id, u.task_id, int(u.reused_from_run or 0), source_task, label)
-        new_state = state if u.state is None else RunState.parse(u.state).value
+        new_state = state if u.state is None else _STATE_VALUES.get(u.state) or RunState.parse(u.state).value
         if new_state != state:
             counts[state] -= 1
             counts[new_state] += 1
@@ -359,7 +385,8 @@ def update_tasks(tx: Tx, run_id: int, updates: Sequence[TaskUpdate], placed: dic
         if u.error is not None and first_error is None:
             first_error = _error_text(u.error)
         rows.append(
-            (new_state, q.to_us(u.start_time), q.to_us(u.end_time), u.attempt, u.exit_code, error, u.host,
+            (new_state, None if u.start_time is None else to_us(u.start_time),
+             None if u.end_time is None else to_us(u.end_time), u.attempt, u.exit_code, error, u.host,
              *result, run_id, u.task_id)
         )  # fmt: skip
     if blobs:

@@ -84,6 +84,11 @@ _ACTIVE_OWNERS = "SELECT owner FROM runs WHERE state IN ('created', 'scheduled',
 RECOVER_EVERY = 10.0  # seconds: how often a long-lived reader that sees active runs looks for dead engines' runs
 
 
+def _inline(result: Any) -> bool:
+    """Whether a result will be stored in its row (no file to move before the commit)."""
+    return result.data is not None and result.path is None and len(result.data) <= INLINE_MAX
+
+
 class SqliteRunStore:
     """RunReader and RunWriter over one store directory. Safe to share between threads (one SQLite connection
     per thread) and across fork (a child opens its own connections).
@@ -384,8 +389,9 @@ class SqliteRunStore:
     def update_tasks(self, run_id: int, updates: Sequence[TaskUpdate]) -> None:
         updates = list(updates)
         conn = self._conn()
-        # Checked before any file moves (the transaction checks every task again): one query per 500 tasks.
-        ids = sorted({u.task_id for u in updates if u.result is not None or u.reused_from_run is not None})
+        # Checked before any file moves (the transaction checks every task again): one query per 500 tasks. Inline
+        # results and reuses move no file: the transaction's own check is enough for them.
+        ids = sorted({u.task_id for u in updates if u.result is not None and not _inline(u.result)})
         metas: dict[int, Any] = {}
         for at in range(0, len(ids), 500):
             chunk = ids[at : at + 500]

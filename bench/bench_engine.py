@@ -7,6 +7,8 @@
     reading the same file with pandas (bench_results.py measures loading in detail).
 Pools are warm in both (a) and (b) (worker start-up is reported separately); medians of a few repetitions. Each
 figure of (a) and (b) is printed next to its aim; ``--quick`` runs (a) and (b) only, with 3 repetitions.
+(a) and (b) also report CPU time per task, which the machine's load moves far less than wall time: the calling
+process's ``process_time`` plus its worker processes' user + system time from /proc, engine against bare pool.
 """
 
 from __future__ import annotations
@@ -75,6 +77,38 @@ def big_frame(rows: int) -> Any:
 @task()
 def big_frame_dropped(rows: int) -> None:
     big_frame.func(rows)
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def processes_cpu(pids: list[int]) -> float:
+    """Seconds of CPU (user + system) the processes used so far (0 where /proc cannot say)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def engine_worker_pids() -> list[int]:
+    from datatailr_jupyter.engine.procpool import _SHARED
+
+    return [w.proc.pid for pool in _SHARED.values() for w in pool.workers]
+
+
+def cpu_per_task(fn: Callable[[], Any], pids: Callable[[], list[int]], tasks: int, reps: int) -> tuple[float, float]:
+    """(this process's, the workers') CPU seconds per task, the mean over ``reps`` calls (/proc counts 10 ms
+    ticks, so one short run says little)."""
+    own0, workers0 = time.process_time(), processes_cpu(pids())
+    for _ in range(reps):
+        fn()
+    own, workers = time.process_time() - own0, processes_cpu(pids()) - workers0
+    return own / reps / tasks, workers / reps / tasks
 
 
 def median_time(fn: Callable[[], Any], reps: int) -> float:
@@ -180,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
+            cpu_reps = max(5, 2 * args.reps)
+            bare_pids = lambda: list(pool._processes)  # noqa: E731
+            fan_cpu = cpu_per_task(lambda: run_ok(fan1000, store), engine_worker_pids, 1000, cpu_reps)
+            bare_fan_cpu = cpu_per_task(lambda: bare_fan(pool, 1000), bare_pids, 1000, cpu_reps)
+            rows.append(_cpu_row("    CPU per task (engine + workers / bare)", fan_cpu, bare_fan_cpu))
+
             chain200 = chain(200)
             run_ok(chain200, store)
             ours_chain, bare_c = paired([lambda: run_ok(chain200, store), lambda: bare_chain(pool, 200)], args.reps)
@@ -196,6 +236,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{bare_c:.3f} s",
                     f"{bare_c / 200 * 1e3:.2f} ms/task",
                 )
+            )
+            chain_cpu = cpu_per_task(lambda: run_ok(chain200, store), engine_worker_pids, 200, cpu_reps)
+            bare_chain_cpu = cpu_per_task(lambda: bare_chain(pool, 200), bare_pids, 200, cpu_reps)
+            rows.append(
+                _cpu_row("    CPU per task (engine + workers / bare main + workers)", chain_cpu, bare_chain_cpu)
             )
         rows.append(("    worker start-up (engine pool / bare pool)", f"{startup:.2f} s", f"{bare_startup:.2f} s"))
         bare_fan_text = f"{bare / 1000 * 1e3:.3f} ms"
@@ -259,6 +304,14 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
     _print(rows, aims, workers, args.reps)
     return 0
+
+
+def _cpu_row(name: str, ours: tuple[float, float], bare: tuple[float, float]) -> tuple[str, str, str]:
+    return (
+        name,
+        f"{ours[0] * 1e3:.3f} + {ours[1] * 1e3:.3f} ms",
+        f"{bare[0] * 1e3:.3f} + {bare[1] * 1e3:.3f} ms (ratio {sum(ours) / max(sum(bare), 1e-9):.2f}x)",
+    )
 
 
 def _print(rows: list[tuple[str, str, str]], aims: list[str], workers: int, reps: int) -> None:

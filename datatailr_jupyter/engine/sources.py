@@ -18,8 +18,6 @@ import io
 import linecache
 import types
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import cloudpickle
@@ -101,26 +99,49 @@ def _register(filename: str, lines: list[str]) -> None:
     linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)  # no mtime: checkcache keeps it
 
 
-@contextmanager
-def shipped_sources(function: Any) -> Iterator[None]:
+class shipped_sources:
     """While ``function`` (a function or a ``@task``) runs and its errors are formatted, ``linecache`` returns the
-    source lines that were shipped with it, then what it returned before."""
-    target = getattr(function, "func", function)
-    sources = _SHIPPED.get(target) if isinstance(target, types.FunctionType) else None
-    if not sources:
-        yield
-        return
-    saved = {filename: linecache.cache.get(filename) for filename in sources}
-    for filename, lines in sources.items():
-        _register(filename, lines)
-    try:
-        yield
-    finally:
-        for filename, entry in saved.items():
-            if entry is None:
-                linecache.cache.pop(filename, None)
-            else:
-                linecache.cache[filename] = entry
+    source lines that were shipped with it, then what it returned before. (A class, not a generator: it is entered
+    once per task, and a task can take less time than a generator-based context manager.)"""
+
+    __slots__ = ("entries", "saved")
+
+    def __init__(self, function: Any) -> None:
+        target = getattr(function, "func", function)
+        sources = _SHIPPED.get(target) if isinstance(target, types.FunctionType) else None
+        self.entries = _entries(sources) if sources else None
+        self.saved: dict[str, Any] = {}
+
+    def __enter__(self) -> None:
+        if self.entries is not None:
+            cache = linecache.cache
+            self.saved = {filename: cache.get(filename) for filename in self.entries}
+            cache.update(self.entries)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.entries is not None:
+            cache = linecache.cache
+            for filename, entry in self.saved.items():
+                if entry is None:
+                    cache.pop(filename, None)
+                else:
+                    cache[filename] = entry
+
+
+_ENTRIES: dict[int, tuple[Sources, dict[str, Any]]] = {}
+
+
+def _entries(sources: Sources) -> dict[str, Any]:
+    """``linecache`` entries of shipped sources, made once per payload (summing a file's line lengths each time a
+    task starts cost more than a short task)."""
+    known = _ENTRIES.get(id(sources))
+    if known is not None and known[0] is sources:
+        return known[1]
+    if len(_ENTRIES) > 256:
+        _ENTRIES.clear()
+    entries = {filename: (sum(map(len, lines)), None, lines, filename) for filename, lines in sources.items()}
+    _ENTRIES[id(sources)] = (sources, entries)
+    return entries
 
 
 def _restored(obj: Any, functions: list[types.FunctionType], filenames: list[str], sources: Sources) -> Any:

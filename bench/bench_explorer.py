@@ -339,8 +339,10 @@ def main(argv: list[str] | None = None) -> None:
 
         plotly = ESM_PATH.parent / "plotly.js"
         print(f"\nwidget bundle (sent with every widget): {ESM_PATH.stat().st_size:,} bytes", end="")
-        sizes = f"; plotly.js, sent once per page on the first chart: {plotly.stat().st_size:,} bytes"
-        print(sizes if plotly.exists() else "; plotly.js inside it")
+        if plotly.exists():
+            print(f"; plotly.js, sent once per page on the first chart: {plotly.stat().st_size:,} bytes")
+        else:
+            print("; plotly.js inside it")
         if not args.no_browser:
             stores = {"100 runs": (small.path, shown[id(small)]), f"{args.runs:,} runs": (big.path, shown[id(big)])}
             runs = {f"DAG of {n:,} tasks": ("100 runs", run_id) for n, run_id in dags.items()}

@@ -340,11 +340,8 @@ class SqliteRunStore:
             return False
         meta = ResultMeta.from_dict(json.loads(meta_json))
         if inline:
-            row = (
-                self._conn()
-                .execute("SELECT length(data) FROM result_blobs WHERE run_id = ? AND task_id = ?", (owner, owner_task))
-                .fetchone()
-            )
+            sql = "SELECT length(data) FROM result_blobs WHERE run_id = ? AND task_id = ?"
+            row = self._conn().execute(sql, (owner, owner_task)).fetchone()
             return row is not None and int(row[0]) == meta.bytes
         try:
             return self._files.result_path(owner, owner_task, meta.codec).stat().st_size == meta.bytes

@@ -16,9 +16,12 @@ Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worke
   files and results' staging files directly, so running tasks' logs can be tailed; otherwise a task's logs are
   written on its worker and their new bytes streamed to the engine's log files while it runs (dask_logs.py), the
   complete logs coming back with its outcome, and its result travels in memory.
-- Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``), and so are
-  outcomes up to 16 KiB (pickled, with their logs when those come back with them); larger ones are gathered in
-  batches. System lines name the worker.
+- Starts are reported through the worker's event log (``log_event`` -> ``Client.subscribe_topic``) for tasks still
+  running 50 ms after their start (a shorter one's start comes with its outcome), and so are ends: the outcome
+  itself up to 16 KiB (pickled, with its logs when those come back with it), else a word to gather it. There is
+  no done callback per future: futures that end otherwise (lost, cancelled, an error outside the task) are found
+  by a look at their states every HEALTH_EVERY. Jobs submitted together go in one ``Client.map`` per resource
+  need. System lines name the worker.
 - Faults: a worker that dies mid-task fails that task with ``WorkerLost`` naming the worker (tasks carry no retry
   policy; a second attempt Dask schedules elsewhere finds the first one's log and does not run the function); a
   cluster whose workers cannot take a task's ``cpu`` / ``memory`` (when they declare such resources) fails it at
@@ -146,6 +149,7 @@ class DaskExecutor:
         self.sink = LogSink()  # logs streamed from workers that do not see the log directory
         self.packed: dict[int, tuple[bytes, bytes]] = {}  # id -> a pickled function, and compressed
         self.finished_seen: set[int] = set()  # finished futures whose report had not come at the last look
+        self.pending: dict[int, tuple[Job, tuple[Any, ...], dict[str, float]]] = {}  # submitted, not yet sent
         self.workers = self._workers()
         self.declared = self._declared()
         threads = sum(w.get("nthreads", 1) for w in self.workers.values())
@@ -178,6 +182,8 @@ class DaskExecutor:
 
     def submit_after(self, job: Job, after: int) -> bool:
         """Submit ``job`` now with the future of task ``after`` (running or queued) as its upstream value."""
+        if after in self.pending:
+            self._flush()
         future = self.futures.get(after)
         if future is None or self._resources(job):  # (a task placed by its resources goes the usual way)
             return False
@@ -217,12 +223,34 @@ class DaskExecutor:
             packed = self.packed[id(raw)] = (raw, zlib.compress(raw, 1))
         fbytes = packed[1]
         plain = Job(**{**job.__dict__, "function": None, "function_bytes": None, "inputs": inputs})
-        future = self.client.submit(
-            run_job, plain, fbytes, upstream, self.token, self.shared,
-            key=_key(job, self.token), pure=False, retries=0, resources=need or None,
-        )  # fmt: skip
-        self.futures[job.task_id] = future
-        self.jobs[job.task_id] = job
+        self.pending[job.task_id] = (job, (plain, fbytes, upstream), need)
+
+    def _flush(self) -> None:
+        """Send the jobs submitted since the last call to the scheduler: one ``Client.map`` per kind of resource need
+        (one graph update for many tasks, where ``Client.submit`` sends one per task)."""
+        groups: dict[tuple[tuple[str, float], ...], list[tuple[Job, tuple[Any, ...]]]] = {}
+        for job, args, need in self.pending.values():
+            groups.setdefault(tuple(sorted(need.items())), []).append((job, args))
+        self.pending = {}
+        for needs, jobs in groups.items():
+            resources = dict(needs) or None
+            if len(jobs) == 1:  # (one task: submit costs less than map)
+                job, args = jobs[0]
+                futures = [
+                    self.client.submit(
+                        run_job, *args, self.token, self.shared,
+                        key=_key(job, self.token), pure=False, retries=0, resources=resources,
+                    )
+                ]  # fmt: skip
+            else:
+                columns = list(zip(*(args for _, args in jobs), strict=True))
+                futures = self.client.map(
+                    run_job, *columns, [self.token] * len(jobs), [self.shared] * len(jobs),
+                    key=[_key(job, self.token) for job, _ in jobs], pure=False, retries=0, resources=resources,
+                )  # fmt: skip
+            for (job, _), future in zip(jobs, futures, strict=True):
+                self.futures[job.task_id] = future
+                self.jobs[job.task_id] = job
         # (no done callback: each costs a wake-up of the client's event loop and a coroutine there; the worker
         # reports the end with the events, and the futures' states are looked at every HEALTH_EVERY for the rest)
 
@@ -270,6 +298,8 @@ class DaskExecutor:
     # ------------------------------------------------------------ waiting
 
     def wait(self, timeout: float | None) -> list[Event]:
+        if self.pending:
+            self._flush()
         out, self.ready = self.ready, []
         items: list[tuple[Any, ...]] = []
         try:
@@ -415,7 +445,7 @@ class DaskExecutor:
     def cancel(self) -> set[int]:
         running = set(self.started)
         futures = list(self.futures.values())
-        self.futures, self.jobs, self.started, self.ready, self.held = {}, {}, {}, [], {}
+        self.futures, self.jobs, self.started, self.ready, self.held, self.pending = {}, {}, {}, [], {}, {}
         self.sink = LogSink()
         if futures and self.client.status == "running":  # (a lost scheduler would make these calls wait)
             try:

@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from typing import Any
@@ -75,8 +76,8 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
             _ROUTED.append(True)
     start = job.clock.now().isoformat()
     started = {"t": token, "id": job.task_id, "w": worker.address, "h": HOST, "p": os.getpid(), "s": start}
-    worker.log_event(TOPIC, started)
     key = (token, job.task_id)
+    _STARTS.add(key, worker, started)
     if local is not None:  # its logs go to the engine while it runs
         pump().add(worker, token, job.task_id, job.attempt, (job.stdout, job.stderr))
     try:
@@ -99,6 +100,7 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
         now = job.clock.now()
         message = f"the Dask worker {worker.address} could not load the task: {type(exc).__name__}: {exc}"
         outcome = Outcome(job.task_id, False, now, now, error=TaskError(type(exc).__name__, message))
+    _STARTS.drop(key)
     outcome.pid = os.getpid()
     logs = None
     if local is not None:
@@ -106,6 +108,52 @@ def run_job(job: Job, fbytes: bytes, upstream: dict[int, Any], token: str, share
         shutil.rmtree(local, ignore_errors=True)
     _report(worker, token, job.task_id, outcome, logs)
     return outcome, logs
+
+
+class _Starts:
+    """Start events, sent START_AFTER seconds after the start by one thread of the worker process, for tasks still
+    running then: a task that ends sooner has its start told by its outcome (an event from a task's thread wakes the
+    worker's event loop, which costs more than a short task)."""
+
+    def __init__(self) -> None:
+        self.due: dict[tuple[str, int], tuple[float, Any, dict[str, Any]]] = {}
+        self.cond = threading.Condition()
+        self.thread: threading.Thread | None = None
+
+    def add(self, key: tuple[str, int], worker: Any, message: dict[str, Any]) -> None:
+        with self.cond:
+            idle = not self.due
+            self.due[key] = (time.monotonic() + START_AFTER, worker, message)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="dt-dask-starts", daemon=True)
+                self.thread.start()
+            elif idle:  # (else it wakes by itself for an earlier start)
+                self.cond.notify()
+
+    def drop(self, key: tuple[str, int]) -> None:
+        with self.cond:
+            self.due.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.due:
+                    self.cond.wait()
+                now = time.monotonic()
+                ready = [key for key, (at, _, _) in self.due.items() if at <= now]
+                if not ready:
+                    self.cond.wait(min(at for at, _, _ in self.due.values()) - now)
+                    continue
+                sends = [self.due.pop(key) for key in ready]
+            for _, worker, message in sends:
+                try:
+                    worker.log_event(TOPIC, message)
+                except Exception:  # a worker closing: the outcome tells the start
+                    pass
+
+
+START_AFTER = 0.05
+_STARTS = _Starts()
 
 
 def _report(worker: Any, token: str, task_id: int, outcome: Outcome, logs: Any) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +22,7 @@ from datatailr_jupyter.store.sqlite import SqliteRunStore
 from datatailr_jupyter.store.tasktable import table_of
 
 from ..store.contract_data import new_run, register
-from .live import LiveServer
-
-ROUTE = "/v1/runs/{run_id}/tasks"
+from .live import ASGI, LiveServer
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +32,24 @@ def live() -> Iterator[LiveServer]:
     server.stop()
 
 
+def without_tasks_route(app: ASGI) -> ASGI:
+    """``app`` as a server from before the route answers: 404 with FastAPI's body for an unknown path."""
+
+    async def older(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and re.fullmatch(r"/v1/runs/\d+/tasks", scope["path"]):
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"detail":"Not Found"}'})
+            return
+        await app(scope, receive, send)
+
+    return older
+
+
 def serve(live: LiveServer, tmp_path: Path, with_route: bool) -> tuple[SqliteRunStore, HttpRunStore]:
     store = SqliteRunStore(tmp_path / "store")
     app = create_app(store, True, executor="thread", max_write_body=DEFAULT_MAX_WRITE_BODY)
-    if not with_route:  # a server from before the route
-        app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != ROUTE]
-    live.app = app
+    live.app = app if with_route else without_tasks_route(app)
     return store, HttpRunStore(live.url, create_token(store, "reader", "read"))
 
 

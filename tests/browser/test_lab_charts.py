@@ -3,7 +3,6 @@ page asks the kernel for it once, a second widget's chart reuses it, and Noteboo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 

@@ -239,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             chain_cpu = cpu_per_task(lambda: run_ok(chain200, store), engine_worker_pids, 200, cpu_reps)
             bare_chain_cpu = cpu_per_task(lambda: bare_chain(pool, 200), bare_pids, 200, cpu_reps)
-            rows.append(
-                _cpu_row("    CPU per task (engine + workers / bare)", chain_cpu, bare_chain_cpu)
-            )
+            rows.append(_cpu_row("    CPU per task (engine + workers / bare)", chain_cpu, bare_chain_cpu))
         rows.append(("    worker start-up (engine pool / bare pool)", f"{startup:.2f} s", f"{bare_startup:.2f} s"))
         bare_fan_text = f"{bare / 1000 * 1e3:.3f} ms"
         aims.append(

@@ -31,12 +31,10 @@ Dask task (``Client.submit``, a key of its own, no retries) running ``dask_worke
 
 from __future__ import annotations
 
-import atexit
 import os
 import pickle
 import queue
 import sys
-import threading
 import time
 import uuid
 import zlib
@@ -45,6 +43,7 @@ from typing import Any
 
 from ..errors import ExecutorError
 from ..models import TaskError
+from .dask_connect import connect
 from .dask_logs import LOG_TOPIC, LogSink
 from .dask_worker import TOPIC, interrupt_tasks, run_job
 from .executors import Event, Released, Started, check_max_workers
@@ -52,7 +51,6 @@ from .workers import Job, Outcome
 
 __all__ = ["DaskExecutor", "open_dask_executor"]
 
-CONNECT_TIMEOUT = 10.0
 HEALTH_EVERY = 1.0  # seconds between checks of the cluster's workers while tasks are out
 NO_WORKERS_GRACE = 60.0  # a cluster without workers for this long fails the run
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -67,46 +65,9 @@ def open_dask_executor(target: object, max_workers: int | None) -> tuple[DaskExe
         raise ExecutorError(
             "the dask executor needs the distributed package: pip install 'datatailr_jupyter[dask]'"
         ) from None
-    client = target if isinstance(target, distributed.Client) else _connect(str(target))
+    client = target if isinstance(target, distributed.Client) else connect(str(target))
     executor = DaskExecutor(client, max_workers)
     return executor, executor.close
-
-
-_CLIENTS: dict[str, Any] = {}
-_CLIENTS_LOCK = threading.Lock()
-
-
-def _connect(spec: str) -> Any:
-    import dask
-    import distributed
-
-    rest = spec.split("://", 1)[1] if "://" in spec else ""
-    address = f"tcp://{rest}" if rest else dask.config.get("scheduler-address", None)
-    if not address:
-        raise ExecutorError("say which Dask scheduler to use: executor='dask://host:8786' (or DT_EXECUTOR)")
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.get(address)
-        if client is not None and client.status == "running":
-            return client
-        try:
-            client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ExecutorError(
-                f"cannot reach the Dask scheduler at {address} ({exc}); start it with `dask scheduler` and workers "
-                f"with `dask worker {address}`, or fix the address given as executor, DT_EXECUTOR or the config "
-                "file's executor"
-            ) from None
-        _CLIENTS[address] = client
-        return client
-
-
-@atexit.register
-def _close_clients() -> None:
-    for client in _CLIENTS.values():
-        try:
-            client.close(timeout=2)
-        except Exception:
-            pass
 
 
 # Events of the workers, dispatched to the executors of this process (a client keeps one handler per topic).
@@ -344,9 +305,17 @@ class DaskExecutor:
             try:
                 values = self.client.gather([f for _, f in finished])
             except Exception as exc:
-                raise self._lost(exc) from None
-            for (tid, future), (outcome, logs) in zip(finished, values, strict=True):
-                out.extend(self._outcome(tid, outcome, logs, future))
+                if self.client.status != "running":
+                    raise self._lost(exc) from None
+                values = [self._gather_one(tid, f) for tid, f in finished]  # (one of them failed on the cluster)
+            for (tid, future), value in zip(finished, values, strict=True):
+                if not isinstance(value, Exception):
+                    out.extend(self._outcome(tid, value[0], value[1], future))
+                elif future.status in ("error", "cancelled", "lost"):
+                    out.extend(self._failed(tid, future))
+                else:
+                    error = TaskError(type(value).__name__, f"the Dask task's outcome could not be fetched: {value}")
+                    out.extend(self._fail(tid, error))
         for tid, future in done:
             if future.status not in ("finished", "pending"):
                 out.extend(self._failed(tid, future))
@@ -369,6 +338,12 @@ class DaskExecutor:
         if outcome.ok and outcome.result is not None and outcome.result.data is not None:
             self.kept[tid] = (outcome.result.data, future)
         return [*events, outcome, *held]
+
+    def _gather_one(self, tid: int, future: Any) -> Any:
+        try:
+            return self.client.gather(future)
+        except Exception as exc:
+            return exc
 
     def _ended_unreported(self) -> list[tuple[int, Any]]:
         """Futures that ended without the worker's report: failed on the cluster (lost, cancelled, an error outside

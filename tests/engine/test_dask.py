@@ -125,9 +125,9 @@ def test_the_executor_is_chosen_by_url_and_by_the_dt_executor_variable(store, da
 
 
 def test_an_unreachable_scheduler_is_reported_before_a_run_is_recorded(store, monkeypatch):
-    from datatailr_jupyter.engine import dask_executor
+    from datatailr_jupyter.engine import dask_connect
 
-    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(dask_connect, "CONNECT_TIMEOUT", 1.0)
 
     @workflow(name="Dask Nowhere")
     def nowhere():

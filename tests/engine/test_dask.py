@@ -105,6 +105,29 @@ def test_a_500_task_fan_out_runs_on_the_cluster_with_everything_recorded(store, 
     assert "adding 7" in log and "dask worker tcp://127.0.0.1:" in log
 
 
+@task()
+def bulky(n):
+    return "x" * n
+
+
+@task()
+def length(text):
+    return len(text)
+
+
+def test_an_outcome_too_large_for_the_event_log_is_gathered_and_passed_on(store, dask_local_client):
+    from datatailr_jupyter.engine.dask_worker import OUTCOME_EVENT_BYTES
+
+    @workflow(name="Dask Large Outcome")
+    def large():
+        length(bulky(4 * OUTCOME_EVENT_BYTES))
+        length(bulky(10))
+
+    handle = large(local_run=True, store=store, executor=dask_local_client)
+    assert handle.state is RunState.COMPLETED
+    assert sorted(v for k, v in handle.results.items() if k.startswith("length")) == [10, 4 * OUTCOME_EVENT_BYTES]
+
+
 def test_the_executor_is_chosen_by_url_and_by_the_dt_executor_variable(store, dask_cli_cluster, monkeypatch):
     @workflow(name="Dask By Url")
     def small():

@@ -195,6 +195,11 @@ class Client:
     # ------------------------------------------------------------ tasks
 
     def task(self, run_id: int, task: int | str) -> TaskRun:
+        """Task ``task`` (an id or a name) of run ``run_id``; by id, only that task is read where the store can."""
+        if isinstance(task, int) and not isinstance(task, bool):
+            from .store.tasktable import task_of
+
+            return task_of(self.store, _run_id(run_id), task)
         return self.store.get_run(_run_id(run_id)).task(task)
 
     def result_meta(self, run_id: int, task: int | str) -> ResultMeta | None:

@@ -41,7 +41,7 @@ MAX_PAGE = 200
 
 
 def _find_task(client: Client, run_id: int, task_id: int) -> TaskRun:
-    return client.run(run_id).detail.task(task_id)
+    return client.task(run_id, task_id)
 
 
 # ---------------------------------------------------------------- handlers

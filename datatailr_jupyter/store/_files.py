@@ -343,7 +343,16 @@ class StoreFiles:
             raise InvalidArgumentError(f"unknown log stream {stream!r}; use one of {', '.join(STREAMS)}")
         return self.logs / str(int(run_id)) / f"{int(task_id)}.{stream}"
 
-    def log_sizes(self, run_id: int) -> dict[str, int]:
+    def log_sizes(self, run_id: int, task_id: int | None = None) -> dict[str, int]:
+        """Sizes of the run's log files by name (``3.stdout``), or of task ``task_id``'s alone."""
+        if task_id is not None:
+            sizes = {}
+            for name in (f"{int(task_id)}.stdout", f"{int(task_id)}.stderr"):
+                try:
+                    sizes[name] = os.stat(self.logs / str(int(run_id)) / name).st_size
+                except OSError:
+                    pass
+            return sizes
         try:
             with os.scandir(self.logs / str(int(run_id))) as entries:
                 return {e.name: e.stat().st_size for e in entries}

@@ -111,6 +111,11 @@ def run_detail(conn: sqlite3.Connection, run: RunSummary, sizes: dict[str, int])
     return RunDetail(run=run, tasks=tuple(task(r, sizes) for r in rows))
 
 
+def one_task(conn: sqlite3.Connection, run: RunSummary, sizes: dict[str, int], task_id: int, label: str) -> TaskRun:
+    """Task ``task_id`` of ``run`` (``sizes``: its log files' sizes); TaskNotFoundError lists the run's tasks."""
+    return task(task_row(conn, run.run_id, task_id, label, TASK_COLUMNS), sizes)
+
+
 def task(row: Sequence[Any], sizes: dict[str, int]) -> TaskRun:
     error = json.loads(row[10]) if row[10] else None
     meta = json.loads(row[12]) if row[12] else None

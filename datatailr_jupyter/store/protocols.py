@@ -202,6 +202,11 @@ class RunReader(Protocol):
     # the run and its tasks as columns, times as stored integers (``store.tasktable``): what the explorer draws a big
     # DAG from without a record per task. ``task_table_of`` calls it where a store has it and builds the same table
     # from ``get_run`` otherwise; the contract checks that both give the same values.
+    #
+    #     def get_task(self, run_id: int, task_id: int) -> TaskRun
+    #
+    # one task of a run, as ``get_run(run_id).task(task_id)`` gives it, without reading the others (opening a task
+    # of a 10,000-task run); ``task_of`` falls back to ``get_run``.
 
     def close(self) -> None: ...
 

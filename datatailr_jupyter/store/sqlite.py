@@ -26,12 +26,14 @@ from ..models import (
     RunQuery,
     RunState,
     RunSummary,
+    TaskRun,
     Version,
     WorkflowInfo,
 )
 from . import _logs, _overview, _writes
 from . import _queries as q
 from ._database import DATABASES, Database
+from ._errors import sql_errors as _sql_errors
 from ._files import INLINE_MAX, Moved, owner_is_dead
 from ._schema import Tx, snapshot, write
 from .overview import OverviewPage
@@ -41,43 +43,7 @@ from .tasktable import TaskTable
 
 __all__ = ["INLINE_MAX", "SqliteRunStore", "open_sqlite_store"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
-
-
-def _sql_errors(method: F) -> F:
-    """Report SQLite failures as StoreError naming the store and what to do."""
-
-    @functools.wraps(method)
-    def wrapper(self: SqliteRunStore, *args: Any, **kwargs: Any) -> Any:
-        try:
-            try:
-                return method(self, *args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if "full" not in str(exc) or not self._db.release_reserve():
-                    raise
-            return method(self, *args, **kwargs)  # once more, in the space the reserve held
-        except sqlite3.OperationalError as exc:
-            text = str(exc)
-            if "full" in text:
-                raise StoreError(self._db.full_message()) from None
-            if "locked" in text or "busy" in text:
-                raise StoreError(
-                    f"the run store {self.label} stayed locked by another process for 30 s; try again"
-                ) from None
-            if "readonly" in text:
-                raise StoreError(self._read_only_message()) from None
-            raise StoreError(f"the run store {self.label} failed: {text}") from None
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(
-                f"the run store {self.label} refused an inconsistent write ({exc}); nothing changed"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the run store {self.label} is damaged ({exc}); restore {self._db.files.db} from a backup"
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 _ACTIVE_OWNERS = "SELECT owner FROM runs WHERE state IN ('created', 'scheduled', 'pending', 'running')"
@@ -235,11 +201,18 @@ class SqliteRunStore:
         """The run's tasks as columns, read with one query (RunReader's optional method; see ``store.tasktable``)."""
         return self._read_run(run_id, q.task_table)
 
-    def _read_run(self, run_id: int, read: Callable[[sqlite3.Connection, RunSummary, dict[str, int]], R]) -> R:
+    @_sql_errors
+    def get_task(self, run_id: int, task_id: int) -> TaskRun:
+        """One task of a run, its row alone (RunReader's optional method; see ``store.tasktable.task_of``)."""
+        return self._read_run(run_id, functools.partial(q.one_task, task_id=task_id, label=self.label), task_id)
+
+    def _read_run(
+        self, run_id: int, read: Callable[[sqlite3.Connection, RunSummary, dict[str, int]], R], task: int | None = None
+    ) -> R:
         for _ in range(2):  # once more after recovering a dead engine's run
             with snapshot(self._conn()) as conn:
                 run = q.summary(q.run_row(conn, run_id, self.label))
-                answer = read(conn, run, self._files.log_sizes(run_id))
+                answer = read(conn, run, self._files.log_sizes(run_id, task))
             if not self._recover_now_and_then([run]):
                 break
         return answer

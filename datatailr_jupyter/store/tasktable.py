@@ -16,7 +16,7 @@ from typing import Any
 
 from ..models import ResultMeta, RunDetail, RunState, RunSummary, TaskError, TaskRun
 
-__all__ = ["COLUMNS", "TaskTable", "from_us", "table_of", "task_table_of", "to_us"]
+__all__ = ["COLUMNS", "TaskTable", "from_us", "table_of", "task_of", "task_table_of", "to_us"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
@@ -134,3 +134,14 @@ def task_table_of(reader: object, run_id: int) -> TaskTable:
         return table
     detail: RunDetail = reader.get_run(run_id)  # type: ignore[attr-defined]
     return table_of(detail)
+
+
+def task_of(reader: object, run_id: int, task_id: int) -> TaskRun:
+    """``reader.get_task(run_id, task_id)`` where the store offers it (one task's row), else that task of
+    ``reader.get_run(run_id)``; RunNotFoundError / TaskNotFoundError (naming the run's tasks) either way."""
+    read = getattr(reader, "get_task", None)
+    if read is not None:
+        task: TaskRun = read(run_id, task_id)
+        return task
+    detail: RunDetail = reader.get_run(run_id)  # type: ignore[attr-defined]
+    return detail.task(task_id)

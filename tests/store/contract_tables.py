@@ -1,5 +1,6 @@
 """The task-table half of the run-store contract: ``task_table_of`` gives every store's run as columns, the same
-values ``get_run`` gives (the store's own ``get_task_table`` where it has one, else the fallback)."""
+values ``get_run`` gives (the store's own ``get_task_table`` where it has one, else the fallback), and ``task_of``
+one task as ``get_run`` gives it (the store's own ``get_task`` where it has one)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from datatailr_jupyter.errors import RunNotFoundError
+from datatailr_jupyter.errors import RunNotFoundError, TaskNotFoundError
 from datatailr_jupyter.models import RunDetail, RunState, TaskError, TaskRun
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import RunStore, TaskSpec, TaskUpdate
-from datatailr_jupyter.store.tasktable import COLUMNS, TaskTable, table_of, task_table_of, to_us
+from datatailr_jupyter.store.tasktable import COLUMNS, TaskTable, table_of, task_of, task_table_of, to_us
 
 from .contract_data import T0, new_run, register
 
@@ -91,3 +92,23 @@ class TaskTableContract:
         new_run(store)
         with pytest.raises(RunNotFoundError, match=r"run 99999 does not exist"):
             task_table_of(store, 99999)
+
+    def test_one_task_is_get_runs_task_and_errors_name_what_is_missing(self, store: RunStore) -> None:
+        specs = (TaskSpec(0, "extract", "flows:extract"), TaskSpec(1, "load ü", "flows:load", (0,), {"cpu": 2}))
+        register(store, tasks=specs)
+        run = new_run(store, tasks=specs)
+        store.update_tasks(
+            run.run_id,
+            [
+                TaskUpdate(0, state=RunState.COMPLETED, start_time=T0, end_time=T0, result=encode([1, 2]), host="h"),
+                TaskUpdate(1, state=RunState.FAILED, start_time=T0, error=TaskError("KeyError", "'ß'", TRACEBACK)),
+            ],
+        )
+        store.append_log(run.run_id, 1, "stderr", "ünïcode\n".encode())
+        detail = store.get_run(run.run_id)
+        assert [task_of(store, run.run_id, i) for i in (0, 1)] == list(detail.tasks)
+        assert task_of(store, run.run_id, 1).stderr_bytes == len("ünïcode\n".encode())
+        with pytest.raises(TaskNotFoundError, match=r"run \d+ has no task 7.*extract"):
+            task_of(store, run.run_id, 7)
+        with pytest.raises(RunNotFoundError, match=r"run 99999 does not exist"):
+            task_of(store, 99999, 0)

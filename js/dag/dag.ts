@@ -466,6 +466,10 @@ export class DagPanel {
     const g = this.graph;
     if (!g) return;
     const q = this.find.value.trim().toLowerCase();
+    if (!q && !this.decor.matches.size && this.decor.current < 0) {
+      this.findCount.textContent = ""; // nothing was or is found: no restyle (a big graph would be painted again)
+      return;
+    }
     const matches: number[] = [];
     if (q) {
       g.tasks.forEach((t, i) => {

@@ -54,7 +54,7 @@ SHORT_TASK = 0.01
 DEPTH = 16
 """The most jobs a worker holds (the running one included)."""
 BACKLOG = 0.02
-REFILL = DEPTH // 4
+REFILL = DEPTH // 2
 """A busy worker gets more short jobs once it holds this many or fewer (then up to DEPTH in one message), so a
 message carries many jobs and wakes the worker once for them."""
 """About how many seconds of short jobs (by their functions' last runs) a worker holds behind its running one."""

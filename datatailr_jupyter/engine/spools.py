@@ -189,7 +189,10 @@ class SpooledStdout:
         with self.lock:
             size = os.fstat(self.spool.fd).st_size
             if self.log is None and (keep or size > self.engine):
-                self._open()
+                try:
+                    self._open()
+                except OSError as exc:  # no room even for the file: the task fails with the reason
+                    self.lost = self.lost or exc
             if self.log is not None:
                 self._copy(size)
             self.closed = True

@@ -316,9 +316,9 @@ class DaskExecutor:
                 else:
                     error = TaskError(type(value).__name__, f"the Dask task's outcome could not be fetched: {value}")
                     out.extend(self._fail(tid, error))
-        for tid, future in done:
-            if future.status not in ("finished", "pending"):
-                out.extend(self._failed(tid, future))
+        for tid, ended in done:
+            if ended.status not in ("finished", "pending") and self.futures.get(tid) is ended:
+                out.extend(self._failed(tid, ended))
         if self.futures and time.monotonic() - self.last_health >= HEALTH_EVERY:
             out.extend(self._health())
         return out

@@ -10,8 +10,9 @@ const WORKER_TIMEOUT_MS = 30_000;
 const INLINE_MAX_NODES = 40;
 /**
  * Layered layouts up to this size (nodes + edges) run at once on the main thread, in the task that drew the
- * run's header: linear-time, about 20 ms for 10,000 tasks and 15,000 edges in Chromium, where a worker's round
- * trip waits for the main thread to be free and for the worker to start (100–200 ms on a busy 2-core machine).
+ * run's header: linear-time, 20–50 ms for 10,000 tasks and 15,000 edges in Chromium (its code still cold), where
+ * a worker's round trip waits for the worker to start and for the main thread to be free (100–500 ms on a busy
+ * 2-core machine).
  */
 export const SYNC_MAX_SIZE = 40_000;
 

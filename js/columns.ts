@@ -2,12 +2,15 @@
 // one-record-per-task RunDetail the DAG, task panel and run table use.
 import type { RunDetail, RunSummary, TaskRun } from "./types";
 
-/** One field of every row: plain values, dictionary-coded, lists flattened, or records present in some rows. */
+/** One field of every row: plain values, one value for all rows, consecutive whole numbers, dictionary-coded,
+ * lists flattened, or records present in some rows (in every row when `rows` is left out). */
 export type Column =
   | unknown[]
+  | { same: unknown }
+  | { from: number }
   | { dict: unknown[]; codes: number[] }
-  | { lists: Column; lengths: number[] }
-  | { rows: number[]; fields: Record<string, Column> };
+  | { lists: Column; lengths: Column }
+  | { rows?: number[]; fields: Record<string, Column> };
 
 /** get-run as the kernel sends it. */
 export interface RunDetailWire {
@@ -32,6 +35,14 @@ export function decodeColumn(column: unknown, n: number): unknown[] {
     return column;
   }
   if (!isRecord(column)) throw new Error(`a column must be an array or an object, not ${typeof column}`);
+  if ("same" in column) return new Array<unknown>(n).fill(column.same);
+  if ("from" in column) {
+    const first = column.from;
+    if (typeof first !== "number" || !Number.isInteger(first)) throw new Error("a 'from' column must start at a whole number");
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = first + i;
+    return out;
+  }
   if ("codes" in column) {
     const dict = column.dict;
     if (!Array.isArray(dict)) throw new Error("a dictionary column lacks its values");
@@ -46,8 +57,7 @@ export function decodeColumn(column: unknown, n: number): unknown[] {
     return out;
   }
   if ("lengths" in column) {
-    const lengths = numbers(column.lengths, "a list column's lengths");
-    if (lengths.length !== n) throw new Error(`a column has ${lengths.length} values for ${n} rows`);
+    const lengths = numbers(decodeColumn(column.lengths, n), "a list column's lengths");
     let total = 0;
     for (const len of lengths) total += len;
     const items = decodeColumn(column.lists, total);
@@ -59,8 +69,8 @@ export function decodeColumn(column: unknown, n: number): unknown[] {
     }
     return out;
   }
-  if ("rows" in column) {
-    const rows = numbers(column.rows, "a record column's rows");
+  if ("fields" in column) {
+    const rows = "rows" in column ? numbers(column.rows, "a record column's rows") : Array.from({ length: n }, (_, i) => i);
     if (!isRecord(column.fields)) throw new Error("a record column lacks its fields");
     const fields = Object.entries(column.fields).map(([name, c]) => [name, decodeColumn(c, rows.length)] as const);
     const out = new Array<unknown>(n).fill(null);

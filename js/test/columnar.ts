@@ -7,19 +7,25 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Same rules as encode_column: lists flattened, records split into fields, repeated values sent once. */
-export function encodeColumn(values: unknown[]): Column {
+/** Same rules as encode_column: lists flattened, records split into fields, one value for all rows, consecutive
+ * whole numbers by their start, repeated values sent once. */
+export function encodeColumn(values: unknown[], ranges = true): Column {
   if (values.length && values.every((v) => Array.isArray(v))) {
     const lists = values as unknown[][];
-    return { lists: encodeColumn(lists.flat()), lengths: lists.map((v) => v.length) };
+    return { lists: encodeColumn(lists.flat()), lengths: encodeColumn(lists.map((v) => v.length), false) };
   }
   if (values.some((v) => isRecord(v)) && values.every((v) => v === null || isRecord(v))) {
     const rows = values.flatMap((v, i) => (v === null ? [] : [i]));
     const present = rows.map((i) => values[i] as Record<string, unknown>);
     const names = [...new Set(present.flatMap((r) => Object.keys(r)))];
     if (present.every((r) => Object.keys(r).join() === names.join())) {
-      return { rows, fields: Object.fromEntries(names.map((f) => [f, encodeColumn(present.map((r) => r[f]))])) };
+      const fields = Object.fromEntries(names.map((f) => [f, encodeColumn(present.map((r) => r[f]))]));
+      return rows.length === values.length ? { fields } : { rows, fields };
     }
+  }
+  const first = values[0];
+  if (ranges && values.length >= 2 && values.every((v, i) => Number.isInteger(v) && v === (first as number) + i)) {
+    return { from: first as number };
   }
   const index = new Map<string, number>();
   const dict: unknown[] = [];
@@ -34,6 +40,7 @@ export function encodeColumn(values: unknown[]): Column {
     }
     codes.push(code);
   }
+  if (dict.length === 1 && values.length >= 2) return { same: dict[0] };
   return values.length ? { dict, codes } : [];
 }
 

@@ -45,4 +45,11 @@ def test_get_run_of_ten_thousand_completed_tasks_fits_in_one_answer(tmp_path: Pa
     assert "error" not in response, response.get("error")
     assert len(task_records(response["payload"])) == n
     assert len(json.dumps(response)) < MAX_RESPONSE
+    # one value for every task (run id, state, times, attempt, exit code, result's codec and type...) goes once
+    columns = response["payload"]["columns"]
+    size = {name: len(json.dumps(column)) for name, column in columns.items()}
+    assert sum(v for k, v in size.items() if k not in ("name", "dependencies", "result")) < 1_000, size
+    assert columns["id"] == {"from": 0} and columns["state"] == {"same": "completed"}
+    assert "rows" not in columns["result"] and size["result"] < 70_000  # every task has one: no row list
+    assert len(json.dumps(response)) < 400_000
     store.close()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from datatailr_jupyter.client import Client
-from datatailr_jupyter.explorer.columns import decode_columns, encode_column, encode_times, task_records
+from datatailr_jupyter.explorer.columns import decode_columns, encode_column, encode_dicts, encode_times, task_records
 from datatailr_jupyter.explorer.handlers import MAX_TRACEBACK, dispatch
 from datatailr_jupyter.models import RunState, TaskError, TaskRun, to_wire_time
 from datatailr_jupyter.store.codecs import encode
@@ -114,6 +114,15 @@ def test_columns_decode_to_the_records_of_every_run_of_the_shared_store(client: 
         [[0, 1], [], [2], [0, 1]],
         [{"a": 1}, {"a": 1}, {}, {"a": 1}],
         [[1], None, [1], None],
+        [0] * 4,
+        [None] * 3,
+        [{}] * 3,
+        [[]] * 3,
+        [3, 4, 5, 6],
+        [3, 4, 5, 5],
+        [True, True],
+        [1.0, 2.0, 3.0],
+        [{"a": [1]}] * 2,
     ],
 )
 def test_a_column_decodes_to_its_values_keeping_types_apart(values: list[Any]) -> None:
@@ -127,8 +136,29 @@ def test_repeated_values_are_sent_once_and_dependencies_as_one_flat_list() -> No
     states = encode_column(["completed"] * 1000 + ["failed"])
     assert states["dict"] == ["completed", "failed"] and set(states["codes"]) == {0, 1}
     deps = encode_column([[i - 1] if i else [] for i in range(100)])
-    assert deps["lengths"][:3] == [0, 1, 1] and deps["lists"] == list(range(99))
+    assert deps["lengths"] == {"dict": [0, 1], "codes": [0] + [1] * 99} and deps["lists"] == {"from": 0}
     assert encode_column(["a", "b", "c"]) == ["a", "b", "c"]
+
+
+def test_a_value_every_row_has_is_sent_once_and_consecutive_ids_by_their_start() -> None:
+    assert encode_column([0] * 10_000) == {"same": 0}
+    assert encode_column([None] * 3) == {"same": None}
+    assert encode_column([{}] * 3) == {"same": {}}
+    assert encode_column([{"a": 1}] * 3) == {"same": {"a": 1}}
+    assert encode_column([[]] * 3) == {"lists": [], "lengths": {"same": 0}}
+    assert encode_column(list(range(7, 10_007))) == {"from": 7}
+    assert encode_column([True, True]) == {"same": True} and encode_column([0, 1]) == {"from": 0}
+    assert encode_column([True, False, True]) == [True, False, True]  # bools are not consecutive numbers
+    assert encode_column([5]) == [5]  # one row: the list is no longer
+    assert encode_times([1_764_000_000_000_000] * 3) == {"same": "2025-11-24T16:00:00Z"}
+    assert encode_times([0, 1]) == ["1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000001Z"]
+
+
+def test_records_in_every_row_leave_their_rows_out() -> None:
+    column = encode_dicts([{"a": "x"}, {"a": "y"}], {"a": None})
+    assert column == {"fields": {"a": ["x", "y"]}}
+    assert decode_columns(2, {"r": column}) == [{"r": {"a": "x"}}, {"r": {"a": "y"}}]
+    assert encode_dicts([None, {"a": 1}], {"a": None}) == {"rows": [1], "fields": {"a": [1]}}
 
 
 def test_a_malformed_column_is_a_clear_error() -> None:
@@ -136,6 +166,8 @@ def test_a_malformed_column_is_a_clear_error() -> None:
         decode_columns(3, {"v": [1, 2]})
     with pytest.raises(ValueError, match="unknown column form"):
         decode_columns(1, {"v": {"zip": [1]}})
+    with pytest.raises(ValueError, match="must start at a whole number"):
+        decode_columns(2, {"v": {"from": "a"}})
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,8 @@ class PackingComm(BaseComm):
     def publish_msg(
         self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
     ) -> None:
-        self.packed = len(json_packer({"data": data, "comm_id": self.comm_id, **keys}))
+        binary = sum(memoryview(b).nbytes for b in buffers or ())  # sent as they are, after the JSON
+        self.packed = len(json_packer({"data": data, "comm_id": self.comm_id, **keys})) + binary
 
 
 def magic_in_kernel(lines: dict[str, str], reps: int) -> dict[str, tuple[float, float, float]]:

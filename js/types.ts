@@ -14,8 +14,8 @@ export interface Model {
   selected_task: number;
   page_size: number;
   message: string;
-  /** Answers to the first requests, sent with the state ({kind, payload, answer} as in live notices). */
-  initial_answers?: unknown[];
+  /** Answers to the first requests, sent with the state: one binary buffer of JSON (widget.ts readInitialAnswers). */
+  initial_answers?: DataView | ArrayBuffer | unknown[];
 }
 
 export type RunState =

@@ -35,6 +35,38 @@ function markStart(root: HTMLElement, api: Dispatcher, renderAt: number): () => 
   });
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function bytesOf(value: unknown): Uint8Array | null {
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (Object.prototype.toString.call(value) === "[object ArrayBuffer]") return new Uint8Array(value as ArrayBuffer);
+  return null;
+}
+
+/** The first answers sent with the widget's state, `{kind, payload, answer}` as in live notices: the kernel sends
+ * them as one binary buffer of UTF-8 JSON `[{kind, payload, response}]` (widget.py's pack_answers); an array is
+ * taken as it is; [] when there are none or they are unreadable (the view then asks the kernel). */
+export function readInitialAnswers(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  const bytes = bytesOf(value);
+  if (!bytes?.length) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    console.error(`[datatailr] the first answers sent with the widget's state are not JSON: ${String(err)}`);
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((a: unknown) =>
+    isRecord(a) && isRecord(a.response) && isRecord(a.response.payload)
+      ? [{ kind: a.kind, payload: a.payload, answer: a.response.payload }]
+      : [],
+  );
+}
+
 /** The number of tasks of the run among the first answers (0 when none is). */
 function runSize(answers: unknown[]): number {
   for (const a of answers) {
@@ -53,7 +85,7 @@ function render(props: RenderProps<Model>): () => void {
   const root = h("div", { class: "dt-root", testid: "dt-explorer" });
   injectStyles(root);
   const api = new Dispatcher(model);
-  const initial = model.get("initial_answers") ?? [];
+  const initial = readInitialAnswers(model.get("initial_answers"));
   prewarmLayoutWorker(runSize(initial)); // a big run's layout worker starts while its tasks are decoded
   api.seed(initial); // the table and the selected run without a round trip
   d.add(() => api.dispose());

@@ -22,7 +22,7 @@ from .handlers import Context, dispatch, dispatch_json
 from .live import Answer, LiveFeed, parse_subscription
 from .selection import MAX_PAGE_SIZE, Selection, When, open_client, select
 
-__all__ = ["SLOW_KINDS", "Explorer"]
+__all__ = ["SLOW_KINDS", "Explorer", "pack_answers", "unpack_answers"]
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,23 @@ def _first_answers(client: Client, context: Context, chosen: Selection, page_siz
     return answers
 
 
-def _as_is(value: Any, _widget: object) -> Any:
-    """A trait's value sent as it is: plain JSON data holds no widget to replace by its id, so ipywidgets' default
-    (a copy of every list and dict in it) is not needed; for a big run's first answers that copy is 10^5 objects."""
-    return value
+def pack_answers(answers: list[Answer]) -> bytes:
+    """The first answers as one UTF-8 JSON array of ``{kind, payload, response}``, ``response`` being the JSON text
+    :func:`dispatch_json` made for each, pasted in as it is: sent as one binary buffer, so neither ipywidgets (which
+    walks a trait's lists for buffers) nor the kernel's message packer encodes a big run's tasks a second time."""
+    parts = [
+        '{"kind":' + json.dumps(answer["kind"]) + ',"payload":' + json.dumps(answer["payload"])
+        + ',"response":' + text + "}"
+        for answer, text in answers
+    ]  # fmt: skip
+    return ("[" + ",".join(parts) + "]").encode("utf-8")
+
+
+def unpack_answers(data: bytes) -> list[dict[str, Any]]:
+    """The ``{kind, payload, answer}`` answers :func:`pack_answers` packed (what js/widget.ts reads); [] for none."""
+    if not data:
+        return []
+    return [{"kind": a["kind"], "payload": a["payload"], "answer": a["response"]["payload"]} for a in json.loads(data)]
 
 
 class Explorer(anywidget.AnyWidget):
@@ -104,9 +117,10 @@ class Explorer(anywidget.AnyWidget):
     selected_task = traitlets.Int(-1).tag(sync=True)
     page_size = traitlets.Int(25).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
-    initial_answers: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True, to_json=_as_is)
-    """Answers to the view's first requests ({kind, payload, answer}, as live notices carry them), sent with the
-    widget's state so that the run table and the selected run's DAG need no round trip to the kernel."""
+    initial_answers = traitlets.Bytes(b"").tag(sync=True)
+    """Answers to the view's first requests (:func:`pack_answers`: JSON, one binary buffer), sent with the widget's
+    state so that the run table and the selected run's DAG need no round trip to the kernel; empty once the view
+    has read them."""
 
     def __init__(
         self,
@@ -152,7 +166,7 @@ class Explorer(anywidget.AnyWidget):
             selected_run=chosen.selected_run,
             page_size=page_size,
             message=message,
-            initial_answers=[answer for answer, _ in first],
+            initial_answers=pack_answers(first),
             **kwargs,
         )
         self._client = opened
@@ -199,7 +213,7 @@ class Explorer(anywidget.AnyWidget):
     def _on_custom_message(self, _widget: object, content: Any, _buffers: object) -> None:
         if isinstance(content, dict) and content.get("kind") == "live-subscribe":
             if self.initial_answers:  # the view has read them: a notebook saved with widget state need not keep them
-                self.initial_answers = []
+                self.initial_answers = b""
             try:
                 self._live.subscribe(parse_subscription(content.get("payload")))
             except InvalidArgumentError as exc:

@@ -15,6 +15,7 @@ from datatailr_jupyter.engine.launch import engine_owner
 from datatailr_jupyter.errors import InvalidArgumentError
 from datatailr_jupyter.explorer.handlers import dispatch
 from datatailr_jupyter.explorer.live import TAIL_BYTES, LiveFeed, Subscription, parse_subscription
+from datatailr_jupyter.explorer.widget import unpack_answers
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.protocols import NewRun, RunUpdate, TaskUpdate
 
@@ -292,7 +293,7 @@ def test_an_explorer_opened_on_a_run_pushes_nothing_after_the_view_subscribes(
     pushed: list[dict[str, Any]] = []
     explorer._live._send = pushed.append  # what would go to the view
     try:
-        query = explorer.initial_answers[1]["payload"]
+        query = unpack_answers(explorer.initial_answers)[1]["payload"]
         payload = {"list_runs": query, "env": "prod", "run_id": explorer.selected_run, "visible": True, "view": "v"}
         explorer._on_custom_message(explorer, {"kind": "live-subscribe", "payload": payload}, [])
         assert explorer._live.poll() == 0 and explorer._live.polls == 0 and pushed == []

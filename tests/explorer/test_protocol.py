@@ -22,12 +22,14 @@ class RecordingComm(BaseComm):
 
     def __init__(self, **kwargs: Any) -> None:
         self.published: list[tuple[str, dict[str, Any], str]] = []
+        self.buffers: list[list[bytes]] = []  # the binary buffers of each published message
         super().__init__(**kwargs)
 
     def publish_msg(
         self, msg_type: str, data: Any = None, metadata: Any = None, buffers: Any = None, **keys: Any
     ) -> None:
         self.published.append((msg_type, data or {}, threading.current_thread().name))
+        self.buffers.append([bytes(b) for b in buffers or ()])
 
     def custom(self) -> list[dict[str, Any]]:
         return [d["content"] for t, d, _ in self.published if t == "comm_msg" and d.get("method") == "custom"]

@@ -190,6 +190,9 @@ DAG_MARKS = (
     ("layout started", "data-layout-at"),
     ("drawn", "data-drawn-at"),
 )
+CLICK_CLOCK = "document.addEventListener('click', (e) => { window.__dtClickAt = e.timeStamp; }, { capture: true })"
+"""Keeps the page-clock time of the last click event (``Event.timeStamp`` is on ``performance.now()``'s clock)."""
+
 LOG_MARKS = (
     ("tail requested (from click)", "data-request-at"),
     ("tail answered", "data-answer-at"),
@@ -275,6 +278,7 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
                         if value:
                             out.setdefault(f"{label}: {attr[5:-3]} (in the widget)", []).append(float(value))
                     if label.startswith("log"):  # click the task: its stdout tail is the first screen
+                        page.evaluate(CLICK_CLOCK)
                         page_t0 = float(page.evaluate("performance.now()"))
                         started = time.perf_counter()
                         cell.get_by_test_id("dt-dag-node").first.click()
@@ -287,6 +291,11 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
                             value = shown.get_attribute(attr)
                             if value:
                                 out.setdefault(f"{label}: {part}", []).append(float(value) - page_t0)
+                        clicked, rendered = page.evaluate("window.__dtClickAt"), shown.get_attribute("data-rendered-at")
+                        if clicked and rendered:  # what a person waits: the browser's click event to the lines drawn
+                            out.setdefault(f"{label}: click event to last lines drawn", []).append(
+                                float(rendered) - float(clicked)
+                            )
             browser.close()
     finally:
         server.stop()

@@ -186,6 +186,13 @@ class Client:
     def rerun_family(self, run_id: int) -> list[RunSummary]:
         return self.store.rerun_family(_run_id(run_id))
 
+    def run_summary(self, run_id: int) -> RunSummary:
+        """The run's summary without reading its tasks (a big run has thousands): from its rerun family, which every
+        store lists from the runs alone (RunNotFoundError for a missing run, as ``run``)."""
+        run_id = _run_id(run_id)
+        found = [r for r in self.store.rerun_family(run_id) if r.run_id == run_id]
+        return found[0] if found else self.store.get_run(run_id).run
+
     def activity(
         self, workflow: str | None = None, env: str | None = None, start: When = None, end: When = None
     ) -> ActivityGrid:
@@ -304,7 +311,7 @@ class Client:
         """The new run when it ended (``wait``: in a notebook its view follows it in the cell's output meanwhile),
         else as it is now."""
         if not wait:
-            return self.store.get_run(run_id).run
+            return self.run_summary(run_id)
         monitor = None
         if "ipykernel" in sys.modules:
             from importlib import import_module
@@ -327,7 +334,7 @@ class Client:
         deadline = None if timeout is None else time.monotonic() + timeout
         join = getattr(self.actions, "wait", None) if self.executes_here else None
         while True:
-            summary = self.store.get_run(run_id).run
+            summary = self.run_summary(run_id)  # not every task of a big run twice a second
             if progress is not None:
                 progress(summary)
             if summary.state.is_terminal:
@@ -336,13 +343,10 @@ class Client:
             if left is not None and left <= 0:
                 return summary
             step = poll if left is None else min(poll, left)
-            if join is not None and join(run_id, step):  # executed here and done: its end is recorded
-                summary = self.store.get_run(run_id).run
-                if progress is not None:
-                    progress(summary)
-                return summary
             if join is None:
                 time.sleep(step)
+            elif join(run_id, step):  # executed here and done (its end is recorded), or not executed here at all
+                join = None  # the next look returns the ended run; a run started elsewhere is polled from now on
 
     def run_scheduler(self, poll_interval: float = 5.0, log: Callable[[str], None] | None = None) -> None:
         """Start the scheduled runs of the store's deployed workflows until interrupted; they execute here."""

@@ -134,8 +134,7 @@ def _select_run(client: Client, base: Selection, run: int | str, workflow: str |
 def run_summary(client: Client, run_id: int) -> RunSummary:
     """The run's summary without reading its tasks (a big run has thousands): from its rerun family, which every
     store lists from the runs alone (RunNotFoundError for a missing run, as get_run)."""
-    found = [r for r in client.rerun_family(run_id) if r.run_id == run_id]
-    return found[0] if found else client.run(run_id).summary
+    return client.run_summary(run_id)
 
 
 def _find_workflow(client: Client, name: str, env: str) -> tuple[str, str]:

@@ -190,7 +190,10 @@ class SqliteRunStore:
 
     @_sql_errors
     def rerun_family(self, run_id: int) -> list[RunSummary]:
-        return q.rerun_family(self._conn(), run_id, self.label)
+        family = q.rerun_family(self._conn(), run_id, self.label)
+        if self._recover_now_and_then(family):  # a run of a dead engine is seen ended, as by get_run
+            family = q.rerun_family(self._conn(), run_id, self.label)
+        return family
 
     @_sql_errors
     def get_run(self, run_id: int) -> RunDetail:

@@ -1,5 +1,5 @@
-"""A process that keeps a store open (an explorer in a notebook, ``dt scheduler``) sees the run of an engine that
-was SIGKILLed end as failed, with the reason, without reopening the store."""
+"""A process that keeps a store open (an explorer in a notebook, ``dt scheduler``, ``Client.wait``) sees the run of
+an engine that was SIGKILLed end as failed, with the reason, without reopening the store."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from datatailr_jupyter.client import Client
 from datatailr_jupyter.engine.scheduler import run_scheduler
 from datatailr_jupyter.models import RunDetail, RunQuery, RunState
 from datatailr_jupyter.store.sqlite import SqliteRunStore
@@ -125,5 +126,28 @@ def test_a_running_scheduler_ends_the_run_of_an_engine_killed_after_it_started(t
         if scheduler.is_alive():
             scheduler.join(10)
     assert lines == [f"dt scheduler: marked 1 run(s) of a dead engine as ended: [{run_id}]"]
+    assert_ended_by_the_dead_engine(store.get_run(run_id))
+    store.close()
+
+
+class CountingStore(SqliteRunStore):
+    """The SQLite store, counting how often a run is read with all its tasks."""
+
+    full_reads = 0
+
+    def get_run(self, run_id: int) -> RunDetail:
+        self.full_reads += 1
+        return super().get_run(run_id)
+
+
+def test_client_wait_sees_it_end_without_reading_every_task(tmp_path: Path):
+    store = CountingStore(tmp_path / "store")
+    engine, run_id = start_engine(store)
+    kill(engine)
+    store.full_reads = 0
+    began = time.monotonic()
+    summary = Client(store).wait(run_id, timeout=WITHIN, poll=0.2)
+    assert summary.state is RunState.FAILED, f"still {summary.state} {time.monotonic() - began:.1f} s after the kill"
+    assert store.full_reads == 0  # the summary alone, polled: not a big run's every task twice a second
     assert_ended_by_the_dead_engine(store.get_run(run_id))
     store.close()

@@ -211,9 +211,17 @@ def start_split(cell: Any, page_t0: float) -> dict[str, float]:
 
 FLOOR_WIDGET = """import anywidget, traitlets
 class Floor(anywidget.AnyWidget):
-    _esm = ("export default { render({ el }) { const s = document.createElement('span'); "
-            "s.dataset.testid = 'floor'; s.textContent = 'shown'; el.append(s); } }")
-    n = traitlets.Int(0).tag(sync=True)"""
+    _esm = ("export default { render({ model, el }) { const s = document.createElement('span'); "
+            "s.dataset.testid = 'floor'; s.textContent = 'shown'; el.append(s); "
+            "window.__dtPing = () => new Promise((done) => { const t = performance.now(); "
+            "const back = () => { model.off('msg:custom', back); done(performance.now() - t); }; "
+            "model.on('msg:custom', back); model.send({ ping: t }); }); } }")
+    n = traitlets.Int(0).tag(sync=True)
+    def __init__(self):
+        super().__init__()
+        self.on_msg(lambda widget, content, buffers: widget.send(content))"""
+"""A bare anywidget: its module appends a span, and ``window.__dtPing()`` times one custom message to the kernel
+and back (the kernel echoes it from the shell thread), the floor of every explorer request."""
 
 
 def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str, int]], reps: int) -> dict[str, float]:
@@ -291,6 +299,10 @@ def browser_side(stores: dict[str, tuple[Path, str]], runs: dict[str, tuple[str,
                             value = shown.get_attribute(attr)
                             if value:
                                 out.setdefault(f"{label}: {part}", []).append(float(value) - page_t0)
+                        pings = [float(page.evaluate("window.__dtPing()")) for _ in range(5)]
+                        out.setdefault("floor: a custom message to the kernel and back", []).append(
+                            statistics.median(pings)
+                        )
                         clicked, rendered = page.evaluate("window.__dtClickAt"), shown.get_attribute("data-rendered-at")
                         if clicked and rendered:  # what a person waits: the browser's click event to the lines drawn
                             out.setdefault(f"{label}: click event to last lines drawn", []).append(

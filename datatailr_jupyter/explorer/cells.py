@@ -43,7 +43,7 @@ def _literal(value: str) -> str:
 
 
 def load_code(
-    workflow_name: str, run_id: int, task_name: str | int, env: str, store: str | None = None
+    workflow_name: str, run_id: int, task_name: str | int, env: str, store: str | None = None, trust: bool = False
 ) -> tuple[str, str]:
     """``(variable, code)``: the import line and ``variable = load_result(...)`` for one task's result.
 
@@ -61,4 +61,6 @@ def load_code(
     args = [_literal(workflow_name), f"run={run_id}", f"task={task_arg}", f"env={_literal(env)}"]
     if store is not None:
         args.append(f"store={_literal(store)}")
+    if trust:
+        args.append("trust=True")
     return variable, f"{IMPORT_LINE}\n{variable} = load_result({', '.join(args)})"

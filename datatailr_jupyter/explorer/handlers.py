@@ -123,8 +123,8 @@ def handle_load_code(client: Client, payload: Payload, context: Context | None =
     task = detail.task(_task_id(payload))
     same_name = [t for t in detail.tasks if t.name == task.name]
     ref: str | int = task.name if len(same_name) == 1 else task.id
-    store = context.store_url if context else None
-    variable, code = cells.load_code(detail.run.workflow, detail.run.run_id, ref, detail.run.env, store=store)
+    store, trust = (context.store_url, context.trust) if context else (None, False)
+    variable, code = cells.load_code(detail.run.workflow, detail.run.run_id, ref, detail.run.env, store, trust)
     return {"code": code, "variable": variable}
 
 

@@ -32,6 +32,7 @@ def _parser() -> _Parser:
     parser.add_argument("-e", "--env")
     parser.add_argument("--store")
     parser.add_argument("--token")
+    parser.add_argument("--trust", action="store_true")
     parser.add_argument("--since")
     parser.add_argument("--until")
     parser.add_argument("--run")
@@ -58,6 +59,7 @@ def parse_line(line: str) -> dict[str, Any]:
         "env": args.env,
         "store": args.store,
         "token": args.token,
+        "trust": args.trust,
         "since": args.since,
         "until": args.until,
         "run": args.run,
@@ -93,6 +95,8 @@ def dt_runs(line: str = "") -> Any:
     %dt_runs my-workflow --since 7d           --since WHEN: runs started at or after WHEN: 2026-11-01,
     %dt_runs --since 2026-11-01 --until 2026-11-08   '2026-11-01 14:30', or a span back from now: 30m, 24h, 7d, 2w
                                               --until WHEN: runs started before WHEN (same forms)
+    %dt_runs --store /shared/runs --trust     --trust: load pickled results from a store that is not among your
+                                              trusted stores (only for a store whose writers you trust)
     %dt_runs --run 12                         --run ID: open run 12 (selects its workflow and env)
     %dt_runs my-workflow --state failed       --state STATE: only runs in these states; repeat the flag or
     %dt_runs --state failed,running           give a comma list (completed, failed, running, ...)

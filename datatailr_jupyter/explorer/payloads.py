@@ -34,6 +34,7 @@ class Context:
 
     namespace: MutableMapping[str, Any] | None = None  # bind-result target; None: the IPython user namespace
     store_url: str | None = None  # written into load_result code when the explorer is not on the default store
+    trust: bool = False  # the explorer was opened with trust=True: its load_result code says so too
     reruns: dict[str, int] = field(default_factory=dict)  # request_key -> run id
     lock: threading.Lock = field(default_factory=threading.Lock)
     arguments: dict[tuple[str, int], dict[int, Any]] = field(default_factory=dict)  # (workflow key, version) ->

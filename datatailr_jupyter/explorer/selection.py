@@ -32,18 +32,21 @@ class Selection:
     message: str = ""
 
 
-def open_client(store: str | None, client: Client | None, token: str | None = None) -> tuple[Client, bool, str | None]:
+def open_client(
+    store: str | None, client: Client | None, token: str | None = None, trust: bool = False
+) -> tuple[Client, bool, str | None]:
     """``(client, owned, store_url)``: the given client, or one connected to ``store`` (else the default store)
-    with ``token`` (else DT_RUNS_TOKEN or the config file's) for a remote store.
+    with ``token`` (else DT_RUNS_TOKEN or the config file's) for a remote store; ``trust``: its pickled results
+    load even when it is not among the user's trusted stores.
 
     ``store_url`` is what generated ``load_result`` code must name to reach the same store: None when it is the
     default store (the code then needs no ``store=``).
     """
     if client is not None:
-        if store is not None:
-            raise InvalidArgumentError("give either store= or client=, not both")
+        if store is not None or trust:
+            raise InvalidArgumentError("give either store= (and trust=) or client=, not both")
         return client, False, _non_default(client.label)
-    opened = connect(store, token)
+    opened = connect(store, token, trust=trust)
     return opened, True, _non_default(store_url_from(store)) if store else None
 
 

@@ -101,6 +101,8 @@ class Explorer(anywidget.AnyWidget):
     run : a run id to open; selects its workflow and env
     states : state filter, e.g. ``["failed"]`` or ``"failed,running"``
     client : an open ``Client`` to use instead of ``store``
+    trust : load pickled results of ``store`` even when it is not among the user's trusted stores (as
+        ``connect(store, trust=True)``); the "load into cell" code then says ``trust=True`` too
     page_size : rows per page of the run table
     """
 
@@ -134,12 +136,13 @@ class Explorer(anywidget.AnyWidget):
         states: Iterable[str | RunState] | str | None = None,
         page_size: int = 25,
         token: str | None = None,
+        trust: bool = False,
         **kwargs: Any,
     ) -> None:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise InvalidArgumentError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}")
-        opened, owned, store_url = open_client(store, client, token)
-        context = Context(store_url=store_url)
+        opened, owned, store_url = open_client(store, client, token, trust=bool(trust))
+        context = Context(store_url=store_url, trust=bool(trust))
         live = LiveFeed(opened, self._push, context)
         try:
             chosen = select(opened, workflow, env, since, until, run, states)

@@ -7,6 +7,7 @@ import os
 import pathlib
 import pwd
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from datatailr_jupyter.cli import main
 from datatailr_jupyter.client import Client
 from datatailr_jupyter.engine import rerun, task, workflow
 from datatailr_jupyter.errors import UntrustedPickleError
-from datatailr_jupyter.explorer.handlers import HANDLERS
+from datatailr_jupyter.explorer.handlers import HANDLERS, dispatch
+from datatailr_jupyter.explorer.magic import dt_runs
 from datatailr_jupyter.explorer.previews import PICKLE_NOTE
 from datatailr_jupyter.models import RunState
 from datatailr_jupyter.store.codecs import encode
@@ -276,3 +278,33 @@ def test_dt_refuses_an_untrusted_rerun_in_one_line_that_says_how_to_trust(
 def test_dt_trust_lets_a_rerun_load_the_stored_code(run_store: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--store", run_store, "--trust", "rerun", "1", "--full"]) == 0
     assert capsys.readouterr().out.strip() == "run 2: completed"
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_dt_runs_trust_loads_pickles_in_the_explorer_and_its_load_into_cell_code(
+    evil_store: Path, marker: Path, trusted: bool
+) -> None:
+    explorer = dt_runs(f'--store "{evil_store}"' + (" --trust" if trusted else ""))
+    assert explorer is not None
+    try:
+        answer = dispatch(explorer.client, "load-code", {"run_id": 1, "task_id": 0}, context=explorer._context)
+        code = answer["payload"]["code"]
+        assert ("trust=True" in code) is trusted
+        into: dict[str, Any] = {}
+        bound = dispatch(
+            explorer.client,
+            "bind-result",
+            {"run_id": 1, "task_id": 0, "variable": "evil"},
+            context=replace(explorer._context, namespace=into),
+        )
+        assert ("error" in bound) is not trusted, bound
+        if not trusted:
+            assert "is not trusted" in bound["error"]["message"]
+        assert marker.exists() is trusted and ("evil" in into) is trusted
+    finally:
+        explorer.close()
+    if trusted:
+        marker.unlink()
+        exec(code, {})  # the inserted cell, run as it is: it loads the pickle from the same store
+        assert marker.exists()
+    assert "--trust: load pickled results" in (dt_runs.__doc__ or "")  # what --help prints

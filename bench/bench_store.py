@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datatailr_jupyter.models import RunQuery, RunState, Trigger
 from datatailr_jupyter.store import _queries
-from datatailr_jupyter.store._writes import BulkRun
+from datatailr_jupyter.store._bulk import BulkRun
 from datatailr_jupyter.store.protocols import TaskSpec, VersionSpec
 from datatailr_jupyter.store.sqlite import SqliteRunStore
 

@@ -30,7 +30,7 @@ from ..models import (
     Version,
     WorkflowInfo,
 )
-from . import _logs, _overview, _writes
+from . import _bulk, _logs, _overview, _writes
 from . import _queries as q
 from ._database import DATABASES, Database
 from ._errors import sql_errors as _sql_errors
@@ -450,14 +450,14 @@ class SqliteRunStore:
             self._files.remove_orphans(run_id, kept)
         return recovered
 
-    def _bulk_load(self, runs: Sequence[_writes.BulkRun], *, rebuild: bool = True) -> list[int]:
+    def _bulk_load(self, runs: Sequence[_bulk.BulkRun], *, rebuild: bool = True) -> list[int]:
         """Insert many finished runs as they are, in one transaction, for benchmarks and imports.
 
         Much faster than create_run per run: rows go in with executemany and the count and summary tables
         are rebuilt once from the runs table at the end. For a load made of several batches pass
         ``rebuild=False`` to all but the last. ``BulkRun.rerun_of`` is an index into the same batch."""
         with self._write() as tx:
-            return _writes.bulk_load(tx, runs, rebuild)
+            return _bulk.bulk_load(tx, runs, rebuild)
 
 
 def _now() -> int:

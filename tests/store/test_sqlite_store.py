@@ -18,9 +18,10 @@ import pytest
 from datatailr_jupyter.errors import StoreError
 from datatailr_jupyter.models import RunQuery, RunState
 from datatailr_jupyter.store import _queries, _schema
+from datatailr_jupyter.store._bulk import BulkRun
 from datatailr_jupyter.store._files import owner_is_dead
 from datatailr_jupyter.store._schema import write
-from datatailr_jupyter.store._writes import BulkRun, rebuild_derived
+from datatailr_jupyter.store._writes import rebuild_derived
 from datatailr_jupyter.store.codecs import encode
 from datatailr_jupyter.store.protocols import RunUpdate, TaskUpdate
 from datatailr_jupyter.store.registry import open_store

@@ -10,26 +10,6 @@ afterEach(() => mounted?.cleanup());
 
 const QUERY = { workflow: "etl-pipeline", env: "dev", start: "", end: "", states: [], cursor: null, limit: 25 };
 
-test("answers sent with the widget's state draw the run table and the run's DAG with no request to the kernel", async () => {
-  const store = defaultStore();
-  const answer = kernel(store);
-  const run = answer("get-run", { run_id: 38 }) as { run: unknown; tasks: Record<string, unknown>[] };
-  const initial_answers = [
-    { kind: "list-runs", payload: QUERY, answer: answer("list-runs", QUERY) },
-    { kind: "get-run", payload: { run_id: 38 }, answer: toWire(run) },
-  ];
-  const started = mountExplorer({ workflow: "etl-pipeline", selected_run: 38, initial_answers }, store);
-  mounted = started;
-  started.model.answer = false; // a kernel that answers nothing
-  await settle(12);
-  expect(allByTestId(started.el, "dt-run-row")).toHaveLength(25);
-  expect(byTestId(started.el, "dt-run-title")?.textContent).toBe("Run #38");
-  const names = allByTestId(started.el, "dt-dag-node").map((n) => n.querySelector(".dt-node-name")?.textContent);
-  expect(names).toEqual(["extract", "transform", "load"]);
-  expect(started.model.requests("list-runs")).toHaveLength(0);
-  expect(started.model.requests("get-run")).toHaveLength(0);
-});
-
 test("an initial answer for another query is not used: the table asks the kernel", async () => {
   const store = defaultStore();
   const other = { ...QUERY, limit: 10 };
@@ -41,7 +21,7 @@ test("an initial answer for another query is not used: the table asks the kernel
 });
 
 /** The first answers as widget.py's pack_answers sends them: one buffer of UTF-8 JSON, each response as a request's. */
-function packed(answers: { kind: string; payload: unknown; answer: unknown }[]): DataView {
+function packed(answers: First[]): DataView {
   const list = answers.map((a) => ({ kind: a.kind, payload: a.payload, response: { kind: `${a.kind}-response`, id: null, payload: a.answer } }));
   const bytes = new TextEncoder().encode(JSON.stringify(list));
   const buffer = new ArrayBuffer(bytes.length + 8); // a view into a larger buffer, as the widget manager may give
@@ -49,11 +29,16 @@ function packed(answers: { kind: string; payload: unknown; answer: unknown }[]):
   return new DataView(buffer, 4, bytes.length);
 }
 
-test("answers sent as one binary buffer of JSON draw the run table and the run's DAG with no request to the kernel", async () => {
+type First = { kind: string; payload: unknown; answer: unknown };
+
+test.each([
+  ["as a list in the widget's state", (answers: First[]): unknown[] | DataView => answers],
+  ["as one binary buffer of JSON", (answers: First[]): unknown[] | DataView => packed(answers)],
+])("answers sent %s draw the run table and the run's DAG with no request to the kernel", async (_how, form) => {
   const store = defaultStore();
   const answer = kernel(store);
   const run = answer("get-run", { run_id: 38 }) as { run: unknown; tasks: Record<string, unknown>[] };
-  const initial_answers = packed([
+  const initial_answers = form([
     { kind: "list-runs", payload: QUERY, answer: answer("list-runs", QUERY) },
     { kind: "get-run", payload: { run_id: 38 }, answer: toWire(run) },
   ]);

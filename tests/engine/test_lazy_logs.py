@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from datatailr_jupyter.engine import SYSTEM_LINE_PREFIX, task, workflow
 from datatailr_jupyter.models import RunQuery, RunState
 
@@ -73,12 +75,13 @@ def test_a_silent_task_in_a_thread_gets_no_log_file_and_a_chatty_one_gets_its_li
         assert lines[-1].startswith(SYSTEM_LINE_PREFIX) and "completed" in lines[-1]
 
 
-def test_a_failed_task_in_a_thread_keeps_its_start_and_end_lines(store):
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_failed_silent_task_keeps_its_start_and_end_lines(store, executor):
     @workflow(name="Lazy Logs Failure")
     def wf():
         broken()
 
-    handle = wf(local_run=True, store=store, executor="thread")
+    handle = wf(local_run=True, store=store, executor=executor)
     assert handle.state is RunState.FAILED
     lines = _log(store, handle.run_id, "broken").splitlines()
     assert len(lines) == 2 and "start 'broken'" in lines[0] and "failed (RuntimeError)" in lines[1]
@@ -107,17 +110,6 @@ def test_a_silent_task_in_a_worker_process_gets_no_log_file_and_chatty_ones_get_
         assert lines[0].startswith(SYSTEM_LINE_PREFIX) and f"start '{name}'" in lines[0]
         assert lines[1:-1] == text
         assert lines[-1].startswith(SYSTEM_LINE_PREFIX) and "completed" in lines[-1]
-
-
-def test_a_failed_task_in_a_worker_process_keeps_its_start_and_end_lines(store):
-    @workflow(name="Lazy Process Logs Failure")
-    def wf():
-        broken()
-
-    handle = wf(local_run=True, store=store, executor="process")
-    assert handle.state is RunState.FAILED
-    lines = _log(store, handle.run_id, "broken").splitlines()
-    assert len(lines) == 2 and "start 'broken'" in lines[0] and "failed (RuntimeError)" in lines[1]
 
 
 def test_a_silent_task_still_running_in_a_worker_process_has_a_log_to_tail(store):
